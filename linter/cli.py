@@ -1,0 +1,190 @@
+"""``oomguard`` command line (pre-commit style: ``main(argv) -> int``).
+
+Exit codes: 0 nothing at or above ``--fail-on``; 1 findings at or above it; 2 usage,
+policy or input errors (every other input is still linted and reported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from policies import __version__
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+
+class UsageError(Exception):
+    """Bad command line or policy: printed to stderr, exit 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="oomguard", description="Catch Kubernetes out-of-memory risks before they happen.")
+    parser.add_argument("--version", action="version", version=f"oomguard {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    lint = sub.add_parser("lint", help="lint manifests, directories, stdin, Helm charts and "
+                                       "node configuration")
+    lint.add_argument("paths", nargs="*", metavar="PATH", help="files, directories or - "
+                                                               "for stdin (default: .)")
+    lint.add_argument("--format", action="append", metavar="FMT[:FILE]", default=None,
+                      help="text (default), json, sarif, junit or github; repeat with :FILE "
+                           "to write several reports in one run")
+    lint.add_argument("--output", "-o", metavar="FILE",
+                      help="write the (first) report to FILE instead of stdout")
+    lint.add_argument("--fail-on", choices=("error", "warning", "info"), default="error",
+                      help="lowest severity that makes the exit code 1 (default: error)")
+    lint.add_argument("--policy", metavar="FILE",
+                      help="policy file (default: .oomguard.yaml in the working directory, "
+                           "else the built-in default profile)")
+    lint.add_argument("--profile", choices=("default", "strict"),
+                      help="built-in profile to use when no policy file is given")
+    lint.add_argument("--input-type", choices=("manifest", "kubelet-config", "kubelet-flags",
+                                               "sysctl"),
+                      help="read every input as this type instead of detecting it")
+    lint.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, metavar="N",
+                      help="worker processes for large inputs (default: number of cores)")
+    helm = lint.add_argument_group("Helm charts")
+    helm.add_argument("--helm", action="append", default=[], metavar="CHART",
+                      help="render this chart directory and lint the result")
+    helm.add_argument("-f", "--values", action="append", default=[], metavar="FILE",
+                      help="values file for --helm charts (repeatable)")
+    helm.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                      help="value override for --helm charts (repeatable)")
+    helm.add_argument("--release-name", default="release", metavar="NAME")
+    helm.add_argument("--namespace", default="default", metavar="NS")
+
+    sub.add_parser("rules", help="list the rule catalog")
+    explain = sub.add_parser("explain", help="print a rule's documentation")
+    explain.add_argument("rule", metavar="CODE|NAME")
+
+    webhook = sub.add_parser("webhook", help="run the validating admission webhook",
+                             add_help=False)
+    webhook.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _formats(requested: list[str] | None, output: str | None) -> list[tuple[str, str | None]]:
+    from linter.formats import FORMATS
+
+    pairs: list[tuple[str, str | None]] = []
+    for entry in requested or ["text"]:
+        name, _, target = entry.partition(":")
+        if name not in FORMATS:
+            raise UsageError(f"unknown format {name!r}; choose from {', '.join(FORMATS)}")
+        pairs.append((name, target or None))
+    if output:
+        name, target = pairs[0]
+        if target is None:
+            pairs[0] = (name, output)
+    return pairs
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from linter.formats import RenderContext, formatter
+    from linter.runner import lint_paths
+    from policies.config import PolicyError, load_policy
+    from policies.rule import Severity
+
+    try:
+        outputs = _formats(args.format, args.output)
+        policy = load_policy(args.policy, search_cwd=True, profile=args.profile)
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from None
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    paths = list(args.paths)
+    helm_errors = []
+    if args.helm or any(_is_chart(p) for p in paths):
+        from linter.helm import render_charts
+
+        charts = list(args.helm) + [p for p in paths if _is_chart(p)]
+        paths = [p for p in paths if not _is_chart(p)]
+        rendered, helm_errors, cleanup = render_charts(
+            charts, values=args.values, set_values=args.set, release=args.release_name,
+            namespace=args.namespace)
+        paths.extend(rendered)
+    else:
+        cleanup = None
+    if not paths and not args.helm and not helm_errors:
+        paths = ["."]
+    try:
+        report = lint_paths(paths, policy, input_type=args.input_type, jobs=args.jobs)
+    finally:
+        if cleanup is not None:
+            cleanup()
+    report.errors[:0] = helm_errors
+    fail_on = Severity.parse(args.fail_on)
+    context = RenderContext(fail_on, __version__)
+    for name, target in outputs:
+        text = formatter(name).render(report, context)
+        if target is None:
+            sys.stdout.write(text)
+        else:
+            with open(target, "w", encoding="utf-8") as handle:
+                handle.write(text)
+    if report.errors:
+        return EXIT_ERROR
+    if any(f.severity >= fail_on for f in report.findings):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _is_chart(path: str) -> bool:
+    return path != "-" and os.path.isfile(os.path.join(path, "Chart.yaml"))
+
+
+def _rules() -> int:
+    from policies.registry import catalog
+
+    for rule in catalog():
+        state = "" if rule.enabled else " (off by default)"
+        print(f"{rule.code}  {rule.name:<38} {rule.severity!s:<8} {rule.scope.value}{state}")
+    return EXIT_OK
+
+
+def _explain(key: str) -> int:
+    from policies.docs import rule_markdown
+    from policies.registry import catalog
+
+    rule = catalog().get(key)
+    if rule is None:
+        raise UsageError(f"no rule {key!r}; `oomguard rules` lists them")
+    sys.stdout.write(rule_markdown(rule))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["webhook"]:
+        from webhook.server import main as webhook_main
+
+        return webhook_main(argv[1:])
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0) and EXIT_ERROR
+    try:
+        if args.command == "lint":
+            return _lint(args)
+        if args.command == "rules":
+            return _rules()
+        if args.command == "explain":
+            return _explain(args.rule)
+        parser.print_help()
+        return EXIT_ERROR
+    except UsageError as exc:
+        print(f"oomguard: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

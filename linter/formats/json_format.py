@@ -1,0 +1,26 @@
+"""``--format json``: the stable machine-readable report."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from linter.formats import RenderContext
+from linter.runner import Report
+from policies.engine import severity_counts
+
+
+def as_dict(report: Report) -> dict[str, Any]:
+    summary: dict[str, Any] = severity_counts(report.findings)
+    summary.update(files=report.files, objects=report.object_count)
+    return {
+        "findings": [f.to_json() for f in report.findings],
+        "objects": report.objects,
+        "errors": [e.to_json() for e in report.errors],
+        "notices": [n.to_json() for n in report.notices],
+        "summary": summary,
+    }
+
+
+def render(report: Report, context: RenderContext) -> str:
+    return json.dumps(as_dict(report), indent=2, sort_keys=False) + "\n"

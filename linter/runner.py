@@ -1,0 +1,281 @@
+"""Lint files: stream their documents through one :class:`policies.engine.Run`.
+
+Documents are processed one at a time and dropped; only findings, facts and the small
+summaries that cross-object rules need are kept. ``jobs > 1`` lints groups of files in
+worker processes and merges the results in input order, so the output does not depend on
+the number of jobs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from linter.inputs import InputError, InputFile, discover, read_text
+from policies.config import Policy
+from policies.engine import Engine, ObjectResult, Run, excluded_namespace
+from policies.limitrange import ContainerDefaults, container_defaults
+from policies.rule import Finding
+from policies.runmodel import RunModel
+from policies.source import iter_documents
+
+LIST_KINDS_SUFFIX = "List"
+
+
+@dataclass
+class FileReport:
+    """What linting one file produced (picklable, for worker processes)."""
+
+    findings: list[Finding] = field(default_factory=list)
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    notices: list[InputError] = field(default_factory=list)
+    object_count: int = 0
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    notices: list[InputError] = field(default_factory=list)
+    files: int = 0
+    object_count: int = 0
+
+    def add(self, part: FileReport) -> None:
+        self.findings.extend(part.findings)
+        self.objects.extend(part.objects)
+        self.errors.extend(part.errors)
+        self.notices.extend(part.notices)
+        self.object_count += part.object_count
+
+
+def _looks_pod_bearing(obj: Mapping[str, Any]) -> bool:
+    spec = obj.get("spec")
+    if not isinstance(spec, Mapping):
+        return False
+    template = spec.get("template")
+    return "containers" in spec or (isinstance(template, Mapping) and "spec" in template)
+
+
+class FileLinter:
+    """Lints files into FileReports; one per process."""
+
+    def __init__(self, policy: Policy, limit_ranges: Sequence[ContainerDefaults] = (),
+                 input_type: str | None = None) -> None:
+        self.policy = policy
+        self.engine = Engine(policy)
+        self.run = Run(self.engine, limit_ranges)
+        self.input_type = input_type
+
+    def lint_file(self, item: InputFile) -> FileReport:
+        report = FileReport()
+        text, error = read_text(item)
+        if error is not None:
+            report.errors.append(error)
+            return report
+        assert text is not None
+        if self._lint_node_text(item, text, report):
+            return report
+        if item.node_candidate:
+            return report  # a *.conf/*.env file that is no node configuration: not ours
+        seen_document = False
+        for doc in iter_documents(text):
+            for problem in doc.problems:
+                # Duplicate keys still yield the document (last value wins): a notice.
+                target = report.notices if doc.data is not None else report.errors
+                target.append(InputError(item.name, problem.message, problem.line,
+                                         problem.column))
+            if doc.data is None:
+                continue
+            seen_document = True
+            self._lint_document(doc.data, doc.line, item, text, report)
+        if not seen_document and not report.errors:
+            self._not_ours(item, report, "the file holds no YAML or JSON document", 1, 1)
+        return report
+
+    @staticmethod
+    def _not_ours(item: InputFile, report: FileReport, message: str, line: int | None,
+                  column: int | None) -> None:
+        """Input that is no Kubernetes object: an error when the file was named, a notice
+        when a directory walk found it (repositories hold other YAML too)."""
+        target = report.errors if item.explicit else report.notices
+        suffix = "" if item.explicit else "; skipped"
+        target.append(InputError(item.name, message + suffix, line, column))
+
+    def _lint_node_text(self, item: InputFile, text: str, report: FileReport) -> bool:
+        forced = self.input_type
+        is_manifest_name = item.name.lower().endswith(
+            (".yaml", ".yml", ".json")) and not item.node_candidate
+        if forced in (None, "manifest") and is_manifest_name:
+            return False
+        if forced in (None, "manifest") and item.path == "-":
+            return False
+        try:
+            from policies import node
+        except ImportError:  # pragma: no cover
+            return False
+        outcome = node.subjects_from_text(text, item.name,
+                                          None if forced == "manifest" else forced)
+        if outcome is None:
+            return False
+        subjects, problems = outcome
+        for problem in problems:
+            report.errors.append(InputError(item.name, problem.message, problem.line,
+                                            problem.column))
+        if subjects:
+            result = self.engine.evaluate_node_subjects(subjects, self.engine.context(),
+                                                        item.name, subjects[0].ref)
+            self._record(result, report)
+        return True
+
+    def _lint_document(self, data: Any, line: int, item: InputFile, text: str,
+                       report: FileReport) -> None:
+        name = item.name
+        if not isinstance(data, Mapping):
+            self._not_ours(item, report, f"the document is a {type(data).__name__}, not a "
+                           "Kubernetes object (a mapping with apiVersion and kind)", line, 1)
+            return
+        kind = data.get("kind")
+        pos = getattr(data, "pos", (line, 1))
+        if not kind or not data.get("apiVersion"):
+            missing = "kind" if not kind else "apiVersion"
+            self._not_ours(item, report, f"the document has no {missing}: not a Kubernetes "
+                           "object", pos[0], pos[1])
+            return
+        items = data.get("items")
+        if isinstance(kind, str) and kind.endswith(LIST_KINDS_SUFFIX) and isinstance(items, list):
+            for entry in items:
+                self._lint_document(entry, getattr(entry, "pos", (line, 1))[0], item, text,
+                                    report)
+            return
+        if "$patch" in data:
+            report.notices.append(InputError(name, f"{kind} is a kustomize patch "
+                                             "($patch); not linted", pos[0], pos[1]))
+            return
+        if excluded_namespace(data, self.policy):
+            return
+        try:
+            result = self.run.add(data, name, text)
+        except Exception as exc:  # noqa: BLE001 - one bad object must not stop the run
+            pos = getattr(data, "pos", (line, 1))
+            report.errors.append(InputError(
+                name, f"internal error while linting {kind}: {type(exc).__name__}: {exc}",
+                pos[0], pos[1]))
+            return
+        if result is None:
+            if not self.engine.judges(data) and _looks_pod_bearing(data) \
+                    and kind != "HorizontalPodAutoscaler":
+                pos = getattr(data, "pos", (line, 1))
+                report.notices.append(InputError(
+                    name, f"{data.get('apiVersion')}/{kind} has a pod template but is not a "
+                          "kind oomguard knows; map it under `kinds:` in the policy to lint it",
+                    pos[0], pos[1]))
+            return
+        self._record(result, report)
+
+    @staticmethod
+    def _record(result: ObjectResult, report: FileReport) -> None:
+        for problem in result.problems:
+            report.errors.append(InputError(result.file or "", problem.message, problem.line,
+                                            problem.column))
+        report.findings.extend(result.findings)
+        if result.facts:
+            report.objects.append(result.facts_json())
+        report.object_count += 1
+
+
+def prescan_limit_ranges(files: Sequence[InputFile]) -> list[ContainerDefaults]:
+    """LimitRanges anywhere in the input default containers everywhere in it, so they are
+    collected before linting starts (a cheap byte search picks the files to parse)."""
+    found: list[ContainerDefaults] = []
+    for item in files:
+        if item.path == "-":
+            continue
+        try:
+            with open(item.path, "rb") as handle:
+                if b"LimitRange" not in handle.read():
+                    continue
+        except OSError:
+            continue
+        text, error = read_text(item)
+        if text is None or error is not None:
+            continue
+        for doc in iter_documents(text):
+            data = doc.data
+            candidates = data.get("items") if isinstance(data, Mapping) and isinstance(
+                data.get("items"), list) else [data]
+            for obj in candidates:
+                if isinstance(obj, Mapping):
+                    defaults = container_defaults(obj)
+                    if defaults is not None:
+                        found.append(defaults)
+    return found
+
+
+# -- worker processes ------------------------------------------------------------------------
+_WORKER: FileLinter | None = None
+
+
+def _init_worker(policy: Policy, limit_ranges: list[ContainerDefaults],
+                 input_type: str | None) -> None:
+    global _WORKER
+    _WORKER = FileLinter(policy, limit_ranges, input_type)
+
+
+def _lint_chunk(items: list[InputFile]) -> tuple[list[FileReport], RunModel]:
+    assert _WORKER is not None
+    reports = [_WORKER.lint_file(item) for item in items]
+    model = _WORKER.run.model
+    _WORKER.run.model = RunModel()
+    return reports, model
+
+
+def _chunks(files: Sequence[InputFile], jobs: int) -> list[list[InputFile]]:
+    """Contiguous groups of about equal byte size, several per job for balance."""
+    sizes = []
+    for item in files:
+        try:
+            sizes.append(os.path.getsize(item.path))
+        except OSError:
+            sizes.append(0)
+    target = max(1, sum(sizes) // (jobs * 4) or 1)
+    chunks: list[list[InputFile]] = [[]]
+    acc = 0
+    for item, size in zip(files, sizes):
+        chunks[-1].append(item)
+        acc += size
+        if acc >= target:
+            chunks.append([])
+            acc = 0
+    return [c for c in chunks if c]
+
+
+PARALLEL_MIN_BYTES = 4 << 20  # below this, starting processes costs more than it saves
+
+
+def lint_paths(paths: Sequence[str], policy: Policy, *, input_type: str | None = None,
+               jobs: int = 1) -> Report:
+    files, errors = discover(paths, policy.exclude_paths)
+    report = Report(errors=list(errors), files=len(files))
+    limit_ranges = prescan_limit_ranges(files)
+    linter = FileLinter(policy, limit_ranges, input_type)
+    use_jobs = jobs > 1 and len(files) > 1 and "-" not in paths and \
+        sum(os.path.getsize(f.path) for f in files) >= PARALLEL_MIN_BYTES
+    if use_jobs:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
+                                 initargs=(policy, limit_ranges, input_type)) as pool:
+            for reports, model in pool.map(_lint_chunk, _chunks(files, jobs)):
+                for part in reports:
+                    report.add(part)
+                linter.run.merge(model)
+    else:
+        for item in files:
+            report.add(linter.lint_file(item))
+    report.findings.extend(linter.run.finish())
+    report.findings.sort(key=Finding.sort_key)
+    return report

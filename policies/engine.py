@@ -1,0 +1,280 @@
+"""Run the rules: subjects in, findings out.
+
+:class:`Engine` is immutable after construction and safe to share between threads (the
+webhook does). :class:`Run` is one lint run's accumulator: it sees every object of the
+input and evaluates the cross-object rules (OOM140) at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from policies import node_hooks
+from policies.config import Policy, RuleSetting
+from policies.facts import pod_facts, public_facts
+from policies.limitrange import ContainerDefaults, apply_limit_ranges, container_defaults
+from policies.model import ModelError, PodModel, build_pod_model, object_ref, template_path_for
+from policies.registry import catalog
+from policies.rule import (
+    Context,
+    Finding,
+    ObjectRef,
+    Path,
+    Scope,
+    Severity,
+    Subject,
+    Suppression,
+    Violation,
+    format_path,
+)
+from policies.runmodel import RunModel, hpa_model, workload_summary
+from policies.source import SourceProblem
+
+META_CODE = "OOM001"
+
+
+@dataclass
+class ObjectResult:
+    """Everything oomguard concluded about one object (or one node file)."""
+
+    ref: ObjectRef | None
+    file: str | None
+    findings: list[Finding] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    problems: list[SourceProblem] = field(default_factory=list)
+
+    def facts_json(self) -> dict[str, Any]:
+        return {"file": self.file, "object": self.ref.to_json() if self.ref else None,
+                "facts": self.facts}
+
+
+def as_container_defaults(limit_ranges: Iterable[Any]) -> list[ContainerDefaults]:
+    out = []
+    for item in limit_ranges:
+        if isinstance(item, ContainerDefaults):
+            out.append(item)
+        elif isinstance(item, Mapping):
+            defaults = container_defaults(item)
+            if defaults is not None:
+                out.append(defaults)
+    return out
+
+
+class Engine:
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self._by_scope: dict[Scope, tuple[RuleSetting, ...]] = {}
+        for setting in policy.enabled_rules():
+            scope = setting.rule.scope
+            self._by_scope[scope] = (*self._by_scope.get(scope, ()), setting)
+        meta = policy.settings.get(META_CODE)
+        self._meta = meta if meta is not None and meta.enabled else None
+
+    def context(self, node_memory: Decimal | None = None,
+                node_allocatable: Decimal | None = None) -> Context:
+        return Context(node_memory=node_memory or self.policy.node_memory,
+                       node_allocatable=node_allocatable or self.policy.node_allocatable)
+
+    # -- one subject --------------------------------------------------------------------
+    def _violations(self, subject: Any, scope: Scope, context: Context
+                    ) -> Iterator[tuple[RuleSetting, Violation]]:
+        for setting in self._by_scope.get(scope, ()):
+            for violation in setting.rule.check(subject, setting.params, context):
+                yield setting, violation
+
+    def _finding(self, setting: RuleSetting, violation: Violation, subject: Subject
+                 ) -> Finding:
+        line, column = violation.line, violation.column
+        if line is None:
+            pos = subject.locate(violation.path)
+            if pos is not None:
+                line, column = pos
+        return Finding(setting.rule.code, setting.rule.name, setting.severity,
+                       violation.message, subject.file, line, column, subject.ref,
+                       violation.container, format_path(violation.path))
+
+    def evaluate_subject(self, subject: Subject, context: Context, *,
+                         allow_ignores: bool = True,
+                         deferred_codes: frozenset[str] = frozenset()) -> list[Finding]:
+        """Findings of every enabled rule of the subject's scope, after suppressions.
+
+        ``deferred_codes`` are rules judged later (OOM140): an ignore naming them is not
+        reported as having suppressed nothing.
+        """
+        raw = [self._finding(s, v, subject)
+               for s, v in self._violations(subject, subject.scope, context)]
+        if not allow_ignores:
+            return raw
+        return self.apply_suppressions(raw, subject.suppressions(), subject, deferred_codes)
+
+    def apply_suppressions(self, findings: list[Finding], suppressions: Sequence[Suppression],
+                           subject: Subject, deferred_codes: frozenset[str] = frozenset(),
+                           ) -> list[Finding]:
+        if not suppressions:
+            return findings
+        cat = catalog()
+        wanted: dict[str, list[Suppression]] = {}
+        unknown: list[Suppression] = []
+        for sup in suppressions:
+            rule = cat.get(sup.token)
+            if rule is None:
+                unknown.append(sup)
+            else:
+                wanted.setdefault(rule.code, []).append(sup)
+        kept = [f for f in findings if f.rule not in wanted]
+        used = {f.rule for f in findings if f.rule in wanted}
+        meta: list[Finding] = []
+        if self._meta is not None:
+            for sup in unknown:
+                meta.append(self._meta_finding(
+                    sup, subject, f"ignore names {sup.token!r}, which is not a rule code or "
+                                  "name (see `oomguard rules`)"))
+            for code, sups in wanted.items():
+                if code in used or code in deferred_codes:
+                    continue
+                for sup in sups:
+                    meta.append(self._meta_finding(
+                        sup, subject, f"ignore of {sup.token!r} suppressed nothing: "
+                                      f"{code} does not fire here; remove the ignore"))
+        if META_CODE in wanted:  # an ignore of OOM001 silences OOM001
+            meta = []
+        return kept + meta
+
+    def _meta_finding(self, sup: Suppression, subject: Subject, message: str) -> Finding:
+        assert self._meta is not None
+        line, column = sup.line, sup.column
+        if line is None:
+            pos = subject.locate(sup.path)
+            line, column = pos if pos else (None, None)
+        return Finding(META_CODE, self._meta.rule.name, self._meta.severity, message,
+                       subject.file, line, column, subject.ref, None, format_path(sup.path))
+
+    # -- one object -----------------------------------------------------------------------
+    def judges(self, obj: Mapping[str, Any]) -> bool:
+        return template_path_for(obj, self.policy.kinds)[0]
+
+    def evaluate_object(self, obj: Any, *, file: str | None = None, text: str | None = None,
+                        limit_ranges: Iterable[Any] = (), node_memory: Decimal | None = None,
+                        node_allocatable: Decimal | None = None,
+                        allow_annotation_ignores: bool = True,
+                        deferred_codes: frozenset[str] = frozenset()) -> ObjectResult | None:
+        """Judge one object; None when oomguard has nothing to say about its kind."""
+        if not isinstance(obj, Mapping):
+            return None
+        context = self.context(node_memory, node_allocatable)
+        node_subjects = node_hooks.subjects_from_document(obj, file, text)
+        if node_subjects is not None:
+            return self.evaluate_node_subjects(node_subjects, context, file, object_ref(obj),
+                                               allow_annotation_ignores)
+        model = self.pod_model(obj, file, limit_ranges)
+        if model is None:
+            return None
+        if isinstance(model, ObjectResult):
+            return model
+        return self.evaluate_pod(model, context, allow_annotation_ignores, deferred_codes)
+
+    def pod_model(self, obj: Mapping[str, Any], file: str | None,
+                  limit_ranges: Iterable[Any] = ()) -> PodModel | ObjectResult | None:
+        """The defaulted model of a pod-bearing object, an ObjectResult holding the reason it
+        cannot be modelled, or None for kinds without pods."""
+        bearing, template = template_path_for(obj, self.policy.kinds)
+        if not bearing:
+            return None
+        try:
+            model = build_pod_model(obj, template, file)
+        except ModelError as exc:
+            from policies.model import locate
+
+            pos = locate(obj, exc.path)
+            problem = SourceProblem(f"{object_ref(obj)}: {exc}", *(pos or (None, None)))
+            return ObjectResult(object_ref(obj), file, problems=[problem])
+        defaults = as_container_defaults(limit_ranges)
+        if defaults:
+            apply_limit_ranges(model, defaults)
+        return model
+
+    def evaluate_pod(self, model: PodModel, context: Context, allow_ignores: bool = True,
+                     deferred_codes: frozenset[str] = frozenset()) -> ObjectResult:
+        findings = self.evaluate_subject(model, context, allow_ignores=allow_ignores,
+                                         deferred_codes=deferred_codes)
+        facts = public_facts(pod_facts(model, context.node_memory))
+        problems = []
+        for message, path in model.problems:
+            pos = model.locate(path)
+            problems.append(SourceProblem(f"{model.ref}: {message}", *(pos or (None, None))))
+        return ObjectResult(model.ref, model.file, findings, facts, problems)
+
+    def evaluate_node_subjects(self, subjects: Sequence[Subject], context: Context,
+                               file: str | None, ref: ObjectRef | None,
+                               allow_ignores: bool = True) -> ObjectResult:
+        findings: list[Finding] = []
+        facts: dict[str, Any] = {}
+        for subject in subjects:
+            findings.extend(self.evaluate_subject(subject, context, allow_ignores=allow_ignores))
+            facts_for = getattr(subject, "facts_for", None)
+            facts.update(facts_for(context.node_memory) if facts_for else subject.facts())
+        first = subjects[0].ref if subjects else ref
+        return ObjectResult(first, file, findings, facts)
+
+    # -- the whole run ----------------------------------------------------------------------
+    def evaluate_run(self, run: RunModel, context: Context) -> list[Finding]:
+        """Cross-object rules: each HPA of the run is a subject that sees all workloads."""
+        findings: list[Finding] = []
+        for hpa in run.hpas:
+            findings.extend(self.evaluate_subject(hpa.bound(run), context))
+        return findings
+
+
+class Run:
+    """One lint run: feeds objects to the engine and keeps what cross-object rules need."""
+
+    RUN_CODES = frozenset({"OOM140"})
+
+    def __init__(self, engine: Engine, limit_ranges: Iterable[Any] = ()) -> None:
+        self.engine = engine
+        self.limit_ranges = as_container_defaults(limit_ranges)
+        self.model = RunModel()
+
+    def add(self, obj: Any, file: str | None, text: str | None = None) -> ObjectResult | None:
+        if not isinstance(obj, Mapping):
+            return None
+        engine = self.engine
+        context = engine.context()
+        node_subjects = node_hooks.subjects_from_document(obj, file, text)
+        if node_subjects is not None:
+            return engine.evaluate_node_subjects(node_subjects, context, file, object_ref(obj))
+        if obj.get("kind") == "HorizontalPodAutoscaler":
+            hpa = hpa_model(obj, file)
+            if hpa is not None:
+                self.model.hpas.append(hpa)
+            return None
+        model = engine.pod_model(obj, file, self.limit_ranges)
+        if model is None or isinstance(model, ObjectResult):
+            return model
+        self.model.add_workload(workload_summary(model))
+        return engine.evaluate_pod(model, context, deferred_codes=self.RUN_CODES)
+
+    def merge(self, other: RunModel) -> None:
+        self.model.merge(other)
+
+    def finish(self) -> list[Finding]:
+        return self.engine.evaluate_run(self.model, self.engine.context())
+
+
+def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:
+    counts = {str(s): 0 for s in (Severity.ERROR, Severity.WARNING, Severity.INFO)}
+    for finding in findings:
+        counts[str(finding.severity)] += 1
+    return counts
+
+
+def excluded_namespace(obj: Mapping[str, Any], policy: Policy) -> bool:
+    meta = obj.get("metadata")
+    namespace = meta.get("namespace") if isinstance(meta, Mapping) else None
+    return namespace is not None and str(namespace) in policy.exclude_namespaces
+
+
+__all__ = ["Engine", "ObjectResult", "Run", "severity_counts", "excluded_namespace", "Path"]

@@ -1,0 +1,442 @@
+"""Normalize every pod-bearing object into one typed pod-spec model.
+
+Rules never look at raw manifests; they look at :class:`PodModel`. It records, for each
+container, the memory and cpu requests and limits as written and as they will be once the
+API server has defaulted them (a limit without a request becomes the request, see
+``SetDefaults_Pod`` in pkg/apis/core/v1/defaults.go) and once a LimitRange of the namespace
+has filled what is missing (plugin/pkg/admission/limitranger/admission.go).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from policies.quantity import QuantityError, parse_quantity
+from policies.rule import ObjectRef, Path, Scope, Suppression
+from policies.source import Map, Seq, SourceProblem
+
+QOS_RESOURCES = ("cpu", "memory")
+
+# kind -> path of the pod template (None: the object is a Pod)
+BUILTIN_POD_KINDS: dict[str, Path | None] = {
+    "Pod": None,
+    "PodTemplate": ("template",),
+    "ReplicationController": ("spec", "template"),
+    "ReplicaSet": ("spec", "template"),
+    "Deployment": ("spec", "template"),
+    "StatefulSet": ("spec", "template"),
+    "DaemonSet": ("spec", "template"),
+    "Job": ("spec", "template"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+}
+
+IGNORE_ANNOTATION = "oomguard.io/ignore"
+IGNORE_REASON_ANNOTATION = "oomguard.io/ignore-reason"
+
+
+class ModelError(ValueError):
+    """The object cannot be modelled; ``path`` says where the problem is."""
+
+    def __init__(self, message: str, path: Path) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+@dataclass
+class Quantity:
+    """One resource quantity field."""
+
+    raw: Any
+    value: Decimal | None  # None when the text does not parse (OOM105 reports it)
+    path: Path
+    source: str = "manifest"  # "manifest", "limit" (API defaulting) or "LimitRange ns/name"
+    error: str | None = None
+
+    @property
+    def bytes(self) -> int | None:
+        """Integer value as ``Quantity.Value()`` gives it (rounded up), or None."""
+        if self.value is None:
+            return None
+        whole = int(self.value)
+        return whole + 1 if self.value > whole else whole
+
+
+def _quantity(raw: Any, path: Path, source: str = "manifest") -> Quantity:
+    try:
+        return Quantity(raw, parse_quantity(raw), path, source)
+    except QuantityError as exc:
+        return Quantity(raw, None, path, source, str(exc))
+
+
+@dataclass
+class ExecCommand:
+    """A command line a container runs: its command+args, a hook or an exec probe."""
+
+    argv: list[str]
+    path: Path
+
+
+@dataclass
+class EnvVar:
+    name: str
+    value: str | None
+    path: Path
+
+
+@dataclass
+class Container:
+    name: str
+    kind: str  # "container", "init" or "ephemeral"
+    index: int
+    path: Path  # path of the container mapping inside the object
+    sidecar: bool = False
+    # as written in the manifest
+    declared_requests: dict[str, Quantity] = field(default_factory=dict)
+    declared_limits: dict[str, Quantity] = field(default_factory=dict)
+    # after API defaulting and LimitRange defaults
+    requests: dict[str, Quantity] = field(default_factory=dict)
+    limits: dict[str, Quantity] = field(default_factory=dict)
+    command: list[str] = field(default_factory=list)
+    args: list[str] = field(default_factory=list)
+    env: list[EnvVar] = field(default_factory=list)
+    exec_commands: list[ExecCommand] = field(default_factory=list)  # hooks and exec probes
+    volume_mounts: list[tuple[str, Path]] = field(default_factory=list)
+    resources_path: Path = ()
+
+    @property
+    def is_regular(self) -> bool:
+        return self.kind == "container"
+
+    @property
+    def counts_for_resources(self) -> bool:
+        """Ephemeral containers have no resources and are not part of QoS."""
+        return self.kind != "ephemeral"
+
+    @property
+    def memory_request(self) -> Quantity | None:
+        return self.requests.get("memory")
+
+    @property
+    def memory_limit(self) -> Quantity | None:
+        return self.limits.get("memory")
+
+
+@dataclass
+class Volume:
+    name: str
+    path: Path
+    emptydir_medium: str | None = None
+    is_emptydir: bool = False
+    size_limit: Quantity | None = None
+
+
+@dataclass
+class PodModel:
+    """A pod spec with everything the workload rules read."""
+
+    ref: ObjectRef
+    file: str | None
+    root: Mapping[str, Any]
+    spec_path: Path  # path of the pod spec
+    template_path: Path | None  # path of the pod template (None for a Pod)
+    containers: list[Container]
+    volumes: list[Volume]
+    pod_requests: dict[str, Quantity]
+    pod_limits: dict[str, Quantity]
+    overhead: dict[str, Quantity]
+    priority_class: str | None
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    template_labels: dict[str, str]
+    template_annotations: dict[str, str]
+    oom_score_adj_paths: list[Path]  # where a (non-existent) oomScoreAdj field is set
+    problems: list[tuple[str, Path]] = field(default_factory=list)
+    scope: Scope = Scope.WORKLOAD
+    facts_cache: dict[str, Any] | None = None
+
+    @property
+    def is_pod(self) -> bool:
+        return self.template_path is None
+
+    @property
+    def namespace(self) -> str | None:
+        return self.ref.namespace
+
+    def resource_containers(self) -> Iterator[Container]:
+        """Containers that carry resources: regular, init and sidecar, not ephemeral."""
+        return (c for c in self.containers if c.counts_for_resources)
+
+    @property
+    def regular(self) -> list[Container]:
+        return [c for c in self.containers if c.kind == "container"]
+
+    @property
+    def init(self) -> list[Container]:
+        return [c for c in self.containers if c.kind == "init"]
+
+    # -- Subject protocol -------------------------------------------------------------
+    def locate(self, path: Path) -> tuple[int, int] | None:
+        return locate(self.root, path)
+
+    def suppressions(self) -> list[Suppression]:
+        found: list[Suppression] = []
+        sources: list[tuple[dict[str, str], Path]] = [(self.annotations, ("metadata",))]
+        if self.template_path is not None:
+            sources.append((self.template_annotations, (*self.template_path, "metadata")))
+        for annotations, meta_path in sources:
+            text = annotations.get(IGNORE_ANNOTATION)
+            if not text:
+                continue
+            reason = annotations.get(IGNORE_REASON_ANNOTATION)
+            where = (*meta_path, "annotations", IGNORE_ANNOTATION)
+            for token in str(text).split(","):
+                if token.strip():
+                    found.append(Suppression(token.strip(), reason, where))
+        return found
+
+    def facts(self) -> dict[str, Any]:
+        from policies.facts import pod_facts
+
+        return pod_facts(self, None)
+
+
+def locate(root: Any, path: Path) -> tuple[int, int] | None:
+    """Position of the deepest node along ``path`` that exists (key position for map keys)."""
+    node = root
+    best: tuple[int, int] | None = getattr(root, "pos", None)
+    for part in path:
+        if isinstance(node, Map) and isinstance(part, str) and part in node:
+            best = node.key_pos.get(part, best)
+            node = node[part]
+        elif isinstance(node, Seq) and isinstance(part, int) and 0 <= part < len(node):
+            best = node.item_pos[part] if part < len(node.item_pos) else best
+            node = node[part]
+        else:
+            break
+    if best is None or best == (0, 0):
+        return None
+    return best
+
+
+def get_path(root: Any, path: Path) -> Any:
+    node = root
+    for part in path:
+        if isinstance(node, Mapping) and isinstance(part, str):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def _str_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(k): "" if v is None else str(v) for k, v in value.items()}
+
+
+def _resource_list(value: Any, path: Path) -> dict[str, Quantity]:
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(name): _quantity(raw, (*path, str(name))) for name, raw in value.items()}
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return ["" if v is None else str(v) for v in value]
+    return []
+
+
+def _exec_commands(raw: Mapping[str, Any], path: Path) -> list[ExecCommand]:
+    found: list[ExecCommand] = []
+    lifecycle = raw.get("lifecycle")
+    if isinstance(lifecycle, Mapping):
+        for hook in ("postStart", "preStop"):
+            handler = lifecycle.get(hook)
+            if isinstance(handler, Mapping) and isinstance(handler.get("exec"), Mapping):
+                found.append(ExecCommand(_strings(handler["exec"].get("command")),
+                                         (*path, "lifecycle", hook, "exec", "command")))
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        handler = raw.get(probe)
+        if isinstance(handler, Mapping) and isinstance(handler.get("exec"), Mapping):
+            found.append(ExecCommand(_strings(handler["exec"].get("command")),
+                                     (*path, probe, "exec", "command")))
+    return found
+
+
+def _container(raw: Any, kind: str, index: int, path: Path) -> Container:
+    if not isinstance(raw, Mapping):
+        raise ModelError(f"a container must be a mapping, not {type(raw).__name__}", path)
+    name = raw.get("name")
+    resources = raw.get("resources")
+    res_path = (*path, "resources")
+    if resources is not None and not isinstance(resources, Mapping):
+        raise ModelError("resources must be a mapping", res_path)
+    resources = resources or {}
+    env: list[EnvVar] = []
+    raw_env = raw.get("env")
+    if isinstance(raw_env, list):
+        for i, item in enumerate(raw_env):
+            if isinstance(item, Mapping) and item.get("name") is not None:
+                value = item.get("value")
+                env.append(EnvVar(str(item["name"]), None if value is None else str(value),
+                                  (*path, "env", i)))
+    mounts: list[tuple[str, Path]] = []
+    raw_mounts = raw.get("volumeMounts")
+    if isinstance(raw_mounts, list):
+        for i, item in enumerate(raw_mounts):
+            if isinstance(item, Mapping) and item.get("name") is not None:
+                mounts.append((str(item["name"]), (*path, "volumeMounts", i)))
+    return Container(
+        name=str(name) if name is not None else f"#{index}",
+        kind=kind, index=index, path=path,
+        sidecar=kind == "init" and raw.get("restartPolicy") == "Always",
+        declared_requests=_resource_list(resources.get("requests"), (*res_path, "requests")),
+        declared_limits=_resource_list(resources.get("limits"), (*res_path, "limits")),
+        command=_strings(raw.get("command")), args=_strings(raw.get("args")), env=env,
+        exec_commands=_exec_commands(raw, path), volume_mounts=mounts, resources_path=res_path,
+    )
+
+
+def _volumes(raw: Any, path: Path) -> list[Volume]:
+    volumes: list[Volume] = []
+    if not isinstance(raw, list):
+        return volumes
+    for i, item in enumerate(raw):
+        if not isinstance(item, Mapping):
+            continue
+        vpath = (*path, i)
+        empty = item.get("emptyDir")
+        volume = Volume(str(item.get("name")), vpath)
+        if "emptyDir" in item:
+            volume.is_emptydir = True
+            if isinstance(empty, Mapping):
+                medium = empty.get("medium")
+                volume.emptydir_medium = None if medium is None else str(medium)
+                if empty.get("sizeLimit") is not None:
+                    volume.size_limit = _quantity(empty["sizeLimit"],
+                                                  (*vpath, "emptyDir", "sizeLimit"))
+        volumes.append(volume)
+    return volumes
+
+
+def _find_key(node: Any, key: str, path: Path, found: list[Path]) -> None:
+    if isinstance(node, Mapping):
+        for k, v in node.items():
+            if k == key:
+                found.append((*path, k))
+            _find_key(v, key, (*path, str(k)), found)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            _find_key(v, key, (*path, i), found)
+
+
+def object_ref(obj: Mapping[str, Any]) -> ObjectRef:
+    meta = obj.get("metadata")
+    meta = meta if isinstance(meta, Mapping) else {}
+
+    def text(value: Any) -> str | None:
+        return None if value is None else str(value)
+
+    return ObjectRef(text(obj.get("apiVersion")), text(obj.get("kind")),
+                     text(meta.get("namespace")), text(meta.get("name")))
+
+
+def template_path_for(obj: Mapping[str, Any], extra_kinds: Sequence[Mapping[str, Any]] = (),
+                      ) -> tuple[bool, Path | None]:
+    """(is pod-bearing, template path) for an object's kind."""
+    kind = obj.get("kind")
+    api_version = obj.get("apiVersion")
+    for mapping in extra_kinds:
+        if mapping.get("kind") == kind and mapping.get("apiVersion") in (None, api_version):
+            return True, tuple(str(mapping["podTemplate"]).split("."))
+    if kind in BUILTIN_POD_KINDS:
+        return True, BUILTIN_POD_KINDS[kind]
+    return False, None
+
+
+def build_pod_model(obj: Mapping[str, Any], template_path: Path | None,
+                    file: str | None = None) -> PodModel:
+    """Model one pod-bearing object; raises ModelError when it has no usable pod spec."""
+    ref = object_ref(obj)
+    spec_path: Path = ("spec",) if template_path is None else (*template_path, "spec")
+    spec = get_path(obj, spec_path)
+    if spec is None:
+        missing = next((spec_path[:i] for i in range(1, len(spec_path) + 1)
+                        if get_path(obj, spec_path[:i]) is None), spec_path)
+        raise ModelError(f"{ref.kind} has no {'.'.join(map(str, missing))}", missing[:-1])
+    if not isinstance(spec, Mapping):
+        raise ModelError("the pod spec must be a mapping", spec_path)
+    containers: list[Container] = []
+    problems: list[tuple[str, Path]] = []
+    for key, kind in (("initContainers", "init"), ("containers", "container"),
+                      ("ephemeralContainers", "ephemeral")):
+        raw_list = spec.get(key)
+        if raw_list is None:
+            continue
+        if not isinstance(raw_list, list):
+            problems.append((f"{key} must be a list", (*spec_path, key)))
+            continue
+        for i, raw in enumerate(raw_list):
+            try:
+                containers.append(_container(raw, kind, i, (*spec_path, key, i)))
+            except ModelError as exc:
+                problems.append((str(exc), exc.path))
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
+    tmeta: Any = {}
+    if template_path is not None:
+        tmeta = get_path(obj, (*template_path, "metadata")) or {}
+    pod_resources = spec.get("resources") if isinstance(spec.get("resources"), Mapping) else {}
+    oom_paths: list[Path] = []
+    _find_key(spec, "oomScoreAdj", spec_path, oom_paths)
+    model = PodModel(
+        ref=ref, file=file, root=obj, spec_path=spec_path, template_path=template_path,
+        containers=containers, volumes=_volumes(spec.get("volumes"), (*spec_path, "volumes")),
+        pod_requests=_resource_list(pod_resources.get("requests"),
+                                    (*spec_path, "resources", "requests")),
+        pod_limits=_resource_list(pod_resources.get("limits"),
+                                  (*spec_path, "resources", "limits")),
+        overhead=_resource_list(spec.get("overhead"), (*spec_path, "overhead")),
+        priority_class=(str(spec["priorityClassName"]) if spec.get("priorityClassName")
+                        else None),
+        labels=_str_map(meta.get("labels")), annotations=_str_map(meta.get("annotations")),
+        template_labels=_str_map(tmeta.get("labels") if isinstance(tmeta, Mapping) else None),
+        template_annotations=_str_map(tmeta.get("annotations")
+                                      if isinstance(tmeta, Mapping) else None),
+        oom_score_adj_paths=oom_paths, problems=problems,
+    )
+    apply_pod_defaults(model)
+    return model
+
+
+def apply_pod_defaults(model: PodModel) -> None:
+    """API defaulting: a limit without a request becomes the request.
+
+    SetDefaults_Pod (pkg/apis/core/v1/defaults.go) does it for containers and init
+    containers of Pods; ReplicaSet & co. create Pods that get it, so templates get it too.
+    Pod-level resources are defaulted the same way (SetDefaults_PodSpec, PodLevelResources).
+    """
+    for container in model.resource_containers():
+        container.limits = dict(container.declared_limits)
+        container.requests = dict(container.declared_requests)
+        for name, limit in container.declared_limits.items():
+            if name not in container.requests:
+                container.requests[name] = Quantity(limit.raw, limit.value, limit.path, "limit",
+                                                     limit.error)
+    if model.pod_limits:
+        for name, limit in model.pod_limits.items():
+            if name in QOS_RESOURCES and name not in model.pod_requests:
+                model.pod_requests[name] = Quantity(limit.raw, limit.value, limit.path, "limit",
+                                                    limit.error)
+
+
+def problems_as_source(model: PodModel) -> list[SourceProblem]:
+    out = []
+    for message, path in model.problems:
+        pos = model.locate(path)
+        out.append(SourceProblem(message, pos[0] if pos else None, pos[1] if pos else None))
+    return out

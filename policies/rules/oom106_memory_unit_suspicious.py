@@ -1,0 +1,70 @@
+"""OOM106 memory-unit-suspicious."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from policies.model import PodModel
+from policies.quantity import quantity_text
+from policies.rule import Context, RuleDoc, Scope, Violation
+from policies.rules._common import memory_quantities
+
+CODE = "OOM106"
+NAME = "memory-unit-suspicious"
+SEVERITY = "error"
+SCOPE = Scope.WORKLOAD
+ENABLED = True
+PARAMS: dict[str, Any] = {}
+DEFAULTS: dict[str, Any] = {}
+
+ONE_MI = 1 << 20
+_SUB_BYTE_SUFFIXES = {"m": "milli", "u": "micro", "n": "nano"}
+
+DOC = RuleDoc(
+    what="Flags memory quantities with the milli suffix (`512m` is 0.512 bytes; `u` and `n` "
+         "likewise) and bare numbers below 1Mi (`512` is 512 bytes).",
+    why="These are valid quantities, so nothing rejects them: the container gets a limit of "
+        "a few bytes and is OOM-killed the moment it starts, or a request of nothing. The "
+        "author meant `512Mi`.",
+    bad="""\
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: app
+    image: nginx
+    resources:
+      requests: {memory: 512m}
+      limits: {memory: 512m}
+""",
+    good="""\
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: app
+    image: nginx
+    resources:
+      requests: {memory: 512Mi}
+      limits: {memory: 512Mi}
+""",
+)
+
+
+def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
+    for quantity, container in memory_quantities(pod):
+        if quantity.value is None:
+            continue  # OOM105's
+        text = quantity_text(quantity.raw) or ""
+        name = container.name if container else None
+        suffix = text[-1:] if text and not text[-1].isdigit() and text[-1] != "." else ""
+        if suffix in _SUB_BYTE_SUFFIXES:
+            yield Violation(f"memory {text!r} uses the {_SUB_BYTE_SUFFIXES[suffix]} suffix: it "
+                            f"is {quantity.value.normalize():f} bytes; did you mean "
+                            f"{text[:-1]}Mi?", quantity.path, name)
+        elif not suffix and "e" not in text.lower() and 0 < quantity.value < ONE_MI:
+            yield Violation(f"memory {text!r} has no unit: it is {text} bytes, below 1Mi; did "
+                            f"you mean {text}Mi?", quantity.path, name)

@@ -1,0 +1,59 @@
+"""OOM107 memory-limit-too-low."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from policies.model import PodModel
+from policies.quantity import parse_quantity
+from policies.rule import Context, RuleDoc, Scope, Violation
+from policies.rules._common import human, label, where
+
+CODE = "OOM107"
+NAME = "memory-limit-too-low"
+SEVERITY = "warning"
+SCOPE = Scope.WORKLOAD
+ENABLED = True
+PARAMS: dict[str, Any] = {"min": {"type": ["string", "integer"], "format": "quantity"}}
+DEFAULTS: dict[str, Any] = {"min": "16Mi"}
+
+DOC = RuleDoc(
+    what="Checks that every memory limit is at least `min` (default 16Mi).",
+    why="Below a few MiB the runtime, the shell and the dynamic loader alone exceed the "
+        "limit: the container is OOM-killed at start and loops in CrashLoopBackOff.",
+    bad="""\
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: app
+    image: nginx
+    resources:
+      limits: {memory: 4Mi}
+""",
+    good="""\
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: app
+    image: nginx
+    resources:
+      limits: {memory: 64Mi}
+""",
+)
+
+
+def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
+    minimum = parse_quantity(params["min"])
+    for container in pod.resource_containers():
+        limit = container.memory_limit
+        if limit is None or limit.value is None or limit.value <= 0:
+            continue
+        if limit.value < minimum:
+            yield Violation(f"{label(container)} memory limit {human(limit.value)}{where(limit)}"
+                            f" is below {human(minimum)}: it is OOM-killed at start",
+                            limit.path, container.name)

@@ -1,0 +1,64 @@
+"""OOM108 memory-exceeds-node-allocatable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from policies.facts import pod_memory_request
+from policies.model import PodModel
+from policies.rule import Context, RuleDoc, Scope, Violation
+from policies.rules._common import human
+
+CODE = "OOM108"
+NAME = "memory-exceeds-node-allocatable"
+SEVERITY = "error"
+SCOPE = Scope.WORKLOAD
+ENABLED = True
+PARAMS: dict[str, Any] = {}
+DEFAULTS: dict[str, Any] = {}
+
+DOC = RuleDoc(
+    what="Checks the pod's effective memory request (as the scheduler computes it: regular "
+         "containers and sidecars, the largest init container, pod overhead, or the "
+         "pod-level request) against the largest node allocatable memory known to the "
+         "policy (`node.allocatable`, or the cluster's nodes in the webhook).",
+    why="No node can fit the pod: it stays Pending with `Insufficient memory` forever, and "
+        "a Deployment rollout never finishes.",
+    bad="""\
+apiVersion: v1
+kind: Pod
+metadata: {name: big}
+spec:
+  containers:
+  - name: app
+    image: nginx
+    resources:
+      requests: {memory: 20Gi}
+      limits: {memory: 20Gi}
+""",
+    good="""\
+apiVersion: v1
+kind: Pod
+metadata: {name: big}
+spec:
+  containers:
+  - name: app
+    image: nginx
+    resources:
+      requests: {memory: 8Gi}
+      limits: {memory: 8Gi}
+""",
+    example_policy={"node": {"allocatable": "14Gi"}},
+)
+
+
+def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
+    allocatable = context.node_allocatable
+    if allocatable is None:
+        return
+    request = pod_memory_request(pod)
+    if request > allocatable:
+        yield Violation(f"the pod requests {human(request)} of memory but the largest node "
+                        f"allocatable is {human(allocatable)}: it stays Pending "
+                        "(Insufficient memory)", pod.spec_path)

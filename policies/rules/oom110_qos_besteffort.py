@@ -1,0 +1,53 @@
+"""OOM110 qos-besteffort."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from policies.facts import BEST_EFFORT, qos_class
+from policies.model import PodModel
+from policies.rule import Context, RuleDoc, Scope, Violation
+
+CODE = "OOM110"
+NAME = "qos-besteffort"
+SEVERITY = "error"
+SCOPE = Scope.WORKLOAD
+ENABLED = True
+PARAMS: dict[str, Any] = {}
+DEFAULTS: dict[str, Any] = {}
+
+DOC = RuleDoc(
+    what="Flags pods whose QoS class is BestEffort: no container (init containers and "
+         "sidecars included) requests or limits cpu or memory.",
+    why="BestEffort containers get oom_score_adj 1000: the kernel kills them first when the "
+        "node runs short, and the kubelet evicts them first under memory pressure.",
+    bad="""\
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: app
+    image: nginx
+""",
+    good="""\
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: app
+    image: nginx
+    resources:
+      requests: {memory: 128Mi, cpu: 100m}
+      limits: {memory: 128Mi}
+""",
+)
+
+
+def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
+    if any(True for _ in pod.resource_containers()) and qos_class(pod) == BEST_EFFORT:
+        yield Violation("the pod is BestEffort (no cpu or memory requests or limits): "
+                        "oom_score_adj 1000, first to be OOM-killed and evicted",
+                        (*pod.spec_path, "containers"))
