@@ -185,9 +185,9 @@ class _Builder:
             key_pos = result.key_pos
             build = self.build
             for key_node, value_node in node.value:
-                key = build(key_node)
-                if isinstance(key, (Map, Seq)):
-                    key = str(key_node.value)
+                # Keys stay text: Kubernetes objects are JSON, whose keys are strings.
+                key = key_node.value if isinstance(key_node, ScalarNode) else str(
+                    build(key_node))
                 if key == "<<" and not key_node.style:
                     self._merge(result, build(value_node))
                     continue
