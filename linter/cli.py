@@ -78,10 +78,8 @@ def _formats(requested: list[str] | None, output: str | None) -> list[tuple[str,
         if name not in FORMATS:
             raise UsageError(f"unknown format {name!r}; choose from {', '.join(FORMATS)}")
         pairs.append((name, target or None))
-    if output:
-        name, target = pairs[0]
-        if target is None:
-            pairs[0] = (name, output)
+    if output and pairs[0][1] is None:
+        pairs[0] = (pairs[0][0], output)
     return pairs
 
 

@@ -205,8 +205,9 @@ def prescan_limit_ranges(files: Sequence[InputFile]) -> list[ContainerDefaults]:
             continue
         for doc in iter_documents(text):
             data = doc.data
-            candidates = data.get("items") if isinstance(data, Mapping) and isinstance(
-                data.get("items"), list) else [data]
+            candidates: list[Any] = [data]
+            if isinstance(data, Mapping) and isinstance(data.get("items"), list):
+                candidates = data["items"]
             for obj in candidates:
                 if isinstance(obj, Mapping):
                     defaults = container_defaults(obj)
@@ -244,7 +245,7 @@ def _chunks(files: Sequence[InputFile], jobs: int) -> list[list[InputFile]]:
     target = max(1, sum(sizes) // (jobs * 4) or 1)
     chunks: list[list[InputFile]] = [[]]
     acc = 0
-    for item, size in zip(files, sizes):
+    for item, size in zip(files, sizes, strict=True):
         chunks[-1].append(item)
         acc += size
         if acc >= target:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from policies.model import QOS_RESOURCES, PodModel, Quantity, _quantity
+from policies.model import QOS_RESOURCES, PodModel, Quantity, _quantity, as_mapping
 from policies.rule import Path
 
 
@@ -35,7 +35,7 @@ def container_defaults(obj: Mapping[str, Any]) -> ContainerDefaults | None:
     """Defaults of a LimitRange object's Container items, or None if it has none."""
     if obj.get("kind") != "LimitRange":
         return None
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
+    meta = as_mapping(obj.get("metadata"))
     spec = obj.get("spec")
     items = spec.get("limits") if isinstance(spec, Mapping) else None
     if not isinstance(items, list):

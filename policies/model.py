@@ -186,11 +186,11 @@ class PodModel:
         sources: list[tuple[dict[str, str], Path]] = [(self.annotations, ("metadata",))]
         if self.template_path is not None:
             sources.append((self.template_annotations, (*self.template_path, "metadata")))
-        for annotations, meta_path in sources:
-            text = annotations.get(IGNORE_ANNOTATION)
+        for notes, meta_path in sources:
+            text = notes.get(IGNORE_ANNOTATION)
             if not text:
                 continue
-            reason = annotations.get(IGNORE_REASON_ANNOTATION)
+            reason = notes.get(IGNORE_REASON_ANNOTATION)
             where = (*meta_path, "annotations", IGNORE_ANNOTATION)
             for token in str(text).split(","):
                 if token.strip():
@@ -231,6 +231,11 @@ def get_path(root: Any, path: Path) -> Any:
         else:
             return None
     return node
+
+
+def as_mapping(value: Any) -> Mapping[str, Any]:
+    """The value if it is a mapping, else an empty one (malformed input is not our crash)."""
+    return value if isinstance(value, Mapping) else {}
 
 
 def _str_map(value: Any) -> dict[str, str]:
@@ -336,8 +341,7 @@ def _find_key(node: Any, key: str, path: Path, found: list[Path]) -> None:
 
 
 def object_ref(obj: Mapping[str, Any]) -> ObjectRef:
-    meta = obj.get("metadata")
-    meta = meta if isinstance(meta, Mapping) else {}
+    meta = as_mapping(obj.get("metadata"))
 
     def text(value: Any) -> str | None:
         return None if value is None else str(value)
@@ -386,11 +390,9 @@ def build_pod_model(obj: Mapping[str, Any], template_path: Path | None,
                 containers.append(_container(raw, kind, i, (*spec_path, key, i)))
             except ModelError as exc:
                 problems.append((str(exc), exc.path))
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
-    tmeta: Any = {}
-    if template_path is not None:
-        tmeta = get_path(obj, (*template_path, "metadata")) or {}
-    pod_resources = spec.get("resources") if isinstance(spec.get("resources"), Mapping) else {}
+    meta = as_mapping(obj.get("metadata"))
+    tmeta = as_mapping(get_path(obj, (*template_path, "metadata"))) if template_path else {}
+    pod_resources = as_mapping(spec.get("resources"))
     oom_paths: list[Path] = []
     _find_key(spec, "oomScoreAdj", spec_path, oom_paths)
     model = PodModel(
@@ -404,9 +406,8 @@ def build_pod_model(obj: Mapping[str, Any], template_path: Path | None,
         priority_class=(str(spec["priorityClassName"]) if spec.get("priorityClassName")
                         else None),
         labels=_str_map(meta.get("labels")), annotations=_str_map(meta.get("annotations")),
-        template_labels=_str_map(tmeta.get("labels") if isinstance(tmeta, Mapping) else None),
-        template_annotations=_str_map(tmeta.get("annotations")
-                                      if isinstance(tmeta, Mapping) else None),
+        template_labels=_str_map(tmeta.get("labels")),
+        template_annotations=_str_map(tmeta.get("annotations")),
         oom_score_adj_paths=oom_paths, problems=problems,
     )
     apply_pod_defaults(model)

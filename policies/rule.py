@@ -12,9 +12,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Union
+from typing import Any, Protocol
 
-PathPart = Union[str, int]
+PathPart = str | int
 Path = tuple[PathPart, ...]
 
 
@@ -144,9 +144,14 @@ class Context:
 class Subject(Protocol):
     """Anything rules look at: a pod spec, a kubelet configuration, a sysctl file."""
 
-    scope: Scope
-    ref: ObjectRef | None
-    file: str | None
+    @property
+    def scope(self) -> Scope: ...
+
+    @property
+    def ref(self) -> ObjectRef | None: ...
+
+    @property
+    def file(self) -> str | None: ...
 
     def locate(self, path: Path) -> tuple[int, int] | None:
         """Line and column (1-based) of the deepest existing node along ``path``."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from ruamel.yaml.nodes import MappingNode, ScalarNode
 from ruamel.yaml.resolver import BaseResolver, Tag
 
 try:  # the C parser; ruamel.yaml.clib is a declared dependency
@@ -157,7 +157,7 @@ def _plain(value: str) -> Any:
 
 def _tagged(node: ScalarNode) -> Any:
     """A scalar with an explicit tag: honour the core ones, keep anything else a string."""
-    tag = node.tag if isinstance(node.tag, str) else str(node.tag.value)
+    tag = node.tag if isinstance(node.tag, str) else str(getattr(node.tag, "value", node.tag))
     value = node.value
     if tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
                "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"):
@@ -274,6 +274,7 @@ def iter_documents(text: str) -> Iterator[Document]:
                 else:
                     problems = builder.problems
                 start = node.start_mark.line + 1 + line_offset if node is not None else 0
+                # (a node of None is an empty document: "---" with nothing after it)
                 yield Document(index, data, start, problems)
                 index += 1
             return
