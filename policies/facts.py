@@ -21,6 +21,11 @@ def _value(q: Any) -> Decimal | None:
     return None if q is None else q.value
 
 
+def pod_level_resources_set(model: PodModel) -> bool:
+    """resourcehelper.IsPodLevelResourcesSet: a cpu or memory request or limit at pod level."""
+    return any(name in QOS_RESOURCES for name in (*model.pod_requests, *model.pod_limits))
+
+
 def pod_level_requests_set(model: PodModel) -> bool:
     """resourcehelper.IsPodLevelRequestsSet: a cpu or memory request at pod level."""
     return any(name in model.pod_requests for name in QOS_RESOURCES)
@@ -37,7 +42,7 @@ def qos_class(model: PodModel) -> str:
     requests: dict[str, Decimal] = {}
     limits: dict[str, Decimal] = {}
     guaranteed = True
-    if model.pod_requests or model.pod_limits:
+    if pod_level_resources_set(model):
         for name in QOS_RESOURCES:
             req = _value(model.pod_requests.get(name))
             if req is not None and req > 0:

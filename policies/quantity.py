@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation, localcontext
 
-__all__ = ["QuantityError", "parse_quantity", "format_bytes", "quantity_text"]
+__all__ = ["QuantityError", "parse_quantity", "split_quantity", "format_bytes", "quantity_text"]
 
 # suffix.go: decimal SI (10^3n), binary SI (2^10n).
 _DECIMAL_SI = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
@@ -41,7 +41,7 @@ def quantity_text(raw: object) -> str | None:
     return None
 
 
-def _split(text: str) -> tuple[str, str]:
+def split_quantity(text: str) -> tuple[str, str]:
     """Split into (number, suffix) as parseQuantityString does, or raise QuantityError."""
     end = len(text)
     pos = 0
@@ -73,7 +73,7 @@ def parse_quantity(raw: object) -> Decimal:
         raise QuantityError(f"a quantity must be a string or a number, not {type(raw).__name__}")
     if not text:
         raise QuantityError("a quantity cannot be empty")
-    number, suffix = _split(text)
+    number, suffix = split_quantity(text)
     digits = number.lstrip("+-")
     if digits in ("", "."):
         # parseQuantityString returns "0" when only a sign and zeros remain ("+", "-0").

@@ -67,6 +67,15 @@ containers:
     assert qos_class(pod(spec)) == "Guaranteed"
 
 
+def test_pod_level_hugepages_alone_do_not_decide_qos() -> None:
+    spec = """
+resources: {limits: {hugepages-2Mi: 2Mi}}
+containers:
+- {name: a, resources: {limits: {cpu: 1, memory: 1Gi}}}
+"""
+    assert qos_class(pod(spec)) == "Guaranteed"
+
+
 def test_pod_memory_request_with_sidecars_and_init() -> None:
     spec = """
 initContainers:

@@ -96,9 +96,11 @@ def test_oom106_milli_and_bare_numbers() -> None:
 containers:
 - {name: a, resources: {requests: {memory: 512m}, limits: {memory: 512}}}
 - {name: b, resources: {requests: {memory: 1073741824}, limits: {memory: "2e9"}}}
+- {name: c, resources: {requests: {memory: "5e2"}, limits: {memory: 0}}}
 """)
     assert paths(lint_text(text)[0], "OOM106") == {
-        f"{C0}.resources.requests.memory", f"{C0}.resources.limits.memory"}
+        f"{C0}.resources.requests.memory", f"{C0}.resources.limits.memory",
+        "spec.containers[2].resources.requests.memory"}
 
 
 # -- OOM107/108/109 ---------------------------------------------------------------------

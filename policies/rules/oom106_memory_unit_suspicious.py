@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from policies.model import PodModel
-from policies.quantity import quantity_text
+from policies.quantity import quantity_text, split_quantity
 from policies.rule import Context, RuleDoc, Scope, Violation
 from policies.rules._common import memory_quantities
 
@@ -60,11 +60,11 @@ def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterato
             continue  # OOM105's
         text = quantity_text(quantity.raw) or ""
         name = container.name if container else None
-        suffix = text[-1:] if text and not text[-1].isdigit() and text[-1] != "." else ""
+        number, suffix = split_quantity(text)
         if suffix in _SUB_BYTE_SUFFIXES:
             yield Violation(f"memory {text!r} uses the {_SUB_BYTE_SUFFIXES[suffix]} suffix: it "
                             f"is {quantity.value.normalize():f} bytes; did you mean "
-                            f"{text[:-1]}Mi?", quantity.path, name)
-        elif not suffix and "e" not in text.lower() and 0 < quantity.value < ONE_MI:
-            yield Violation(f"memory {text!r} has no unit: it is {text} bytes, below 1Mi; did "
-                            f"you mean {text}Mi?", quantity.path, name)
+                            f"{number}Mi?", quantity.path, name)
+        elif (not suffix or suffix[0] in "eE") and 0 < quantity.value < ONE_MI:
+            yield Violation(f"memory {text!r} has no unit: it is {quantity.value.normalize():f} "
+                            f"bytes, below 1Mi; did you mean {number}Mi?", quantity.path, name)
