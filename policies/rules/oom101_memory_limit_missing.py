@@ -7,6 +7,7 @@ from typing import Any
 
 from policies.model import PodModel
 from policies.rule import Context, RuleDoc, Scope, Violation
+from policies.rules._common import label
 
 CODE = "OOM101"
 NAME = "memory-limit-missing"
@@ -53,9 +54,7 @@ def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterato
         return
     for container in pod.resource_containers():
         if container.memory_limit is None:
-            role = "sidecar" if container.sidecar else (
-                "init container" if container.kind == "init" else "container")
             yield Violation(
-                f"{role} {container.name!r} has no memory limit: it can use all of the "
+                f"{label(container)} has no memory limit: it can use all of the "
                 "node's memory and get other pods OOM-killed or evicted",
                 container.resources_path, container.name)
