@@ -1,0 +1,61 @@
+"""OOM113 oom-score-adj-field-ignored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from policies.model import PodModel
+from policies.rule import Context, RuleDoc, Scope, Violation, format_path
+
+CODE = "OOM113"
+NAME = "oom-score-adj-field-ignored"
+SEVERITY = "error"
+SCOPE = Scope.WORKLOAD
+ENABLED = True
+PARAMS: dict[str, Any] = {}
+DEFAULTS: dict[str, Any] = {}
+
+DOC = RuleDoc(
+    what="Flags an `oomScoreAdj` key anywhere in a pod spec, for example in a pod or "
+         "container `securityContext`.",
+    why="Kubernetes has no such field. The API server drops it (or rejects it with strict "
+        "field validation), so the pod runs with the oom_score_adj of its QoS class and the "
+        "protection the author wanted does not exist. Use Guaranteed QoS or a priority "
+        "class instead.",
+    bad="""\
+apiVersion: v1
+kind: Pod
+metadata: {name: db}
+spec:
+  containers:
+  - name: db
+    image: postgres
+    securityContext:
+      oomScoreAdj: -1000
+    resources:
+      limits: {memory: 1Gi, cpu: "1"}
+""",
+    good="""\
+apiVersion: v1
+kind: Pod
+metadata: {name: db}
+spec:
+  containers:
+  - name: db
+    image: postgres
+    resources:
+      limits: {memory: 1Gi, cpu: "1"}
+""",
+)
+
+
+def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
+    for path in pod.oom_score_adj_paths:
+        container = None
+        for c in pod.containers:
+            if path[:len(c.path)] == c.path:
+                container = c.name
+        yield Violation(f"{format_path(path)} is not a Kubernetes field: it is dropped and "
+                        "protects nothing; the kill order follows the QoS class",
+                        path, container)

@@ -1,0 +1,63 @@
+"""OOM120 memory-emptydir-unbounded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from policies.model import PodModel
+from policies.rule import Context, RuleDoc, Scope, Violation
+
+CODE = "OOM120"
+NAME = "memory-emptydir-unbounded"
+SEVERITY = "error"
+SCOPE = Scope.WORKLOAD
+ENABLED = True
+PARAMS: dict[str, Any] = {}
+DEFAULTS: dict[str, Any] = {}
+
+DOC = RuleDoc(
+    what="Flags `emptyDir` volumes with `medium: Memory` (tmpfs) that have no `sizeLimit`.",
+    why="Files written to a memory-backed emptyDir are charged to the container's memory "
+        "cgroup. Without a size limit a log or cache file grows until the container is "
+        "OOM-killed — and the files survive the restart, so it is killed again.",
+    bad="""\
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: app
+    image: nginx
+    volumeMounts: [{name: cache, mountPath: /cache}]
+    resources:
+      limits: {memory: 512Mi}
+  volumes:
+  - name: cache
+    emptyDir: {medium: Memory}
+""",
+    good="""\
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: app
+    image: nginx
+    volumeMounts: [{name: cache, mountPath: /cache}]
+    resources:
+      limits: {memory: 512Mi}
+  volumes:
+  - name: cache
+    emptyDir: {medium: Memory, sizeLimit: 64Mi}
+""",
+)
+
+
+def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
+    for volume in pod.volumes:
+        if volume.emptydir_medium == "Memory" and volume.size_limit is None:
+            yield Violation(f"emptyDir {volume.name!r} is tmpfs (medium: Memory) without "
+                            "sizeLimit: what is written there counts against the memory "
+                            "limit until the container is OOM-killed",
+                            (*volume.path, "emptyDir"))

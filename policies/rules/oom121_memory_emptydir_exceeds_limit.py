@@ -1,0 +1,76 @@
+"""OOM121 memory-emptydir-exceeds-limit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+from policies.model import PodModel
+from policies.rule import Context, RuleDoc, Scope, Violation
+from policies.rules._common import human
+
+CODE = "OOM121"
+NAME = "memory-emptydir-exceeds-limit"
+SEVERITY = "warning"
+SCOPE = Scope.WORKLOAD
+ENABLED = True
+PARAMS: dict[str, Any] = {}
+DEFAULTS: dict[str, Any] = {}
+
+DOC = RuleDoc(
+    what="Flags a memory-backed emptyDir whose `sizeLimit` exceeds the summed memory limits "
+         "of the containers that mount it.",
+    why="The tmpfs pages count against those containers' memory limits, so the volume can "
+        "never be filled to its size: the container is OOM-killed first, and the size limit "
+        "gives a false sense of safety.",
+    bad="""\
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: app
+    image: nginx
+    volumeMounts: [{name: cache, mountPath: /cache}]
+    resources:
+      limits: {memory: 256Mi}
+  volumes:
+  - name: cache
+    emptyDir: {medium: Memory, sizeLimit: 1Gi}
+""",
+    good="""\
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: app
+    image: nginx
+    volumeMounts: [{name: cache, mountPath: /cache}]
+    resources:
+      limits: {memory: 1Gi}
+  volumes:
+  - name: cache
+    emptyDir: {medium: Memory, sizeLimit: 256Mi}
+""",
+)
+
+
+def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
+    for volume in pod.volumes:
+        size = volume.size_limit
+        if volume.emptydir_medium != "Memory" or size is None or size.value is None:
+            continue
+        mounting = [c for c in pod.resource_containers()
+                    if any(name == volume.name for name, _ in c.volume_mounts)]
+        limits = [c.memory_limit.value if c.memory_limit else None for c in mounting]
+        if not mounting or any(v is None for v in limits):
+            continue  # no limit to compare with: OOM101's finding
+        total = sum((v for v in limits if v is not None), Decimal(0))
+        if size.value > total:
+            names = ", ".join(repr(c.name) for c in mounting)
+            yield Violation(f"emptyDir {volume.name!r} may hold {human(size.value)} of tmpfs "
+                            f"but the containers mounting it ({names}) are limited to "
+                            f"{human(total)}: they are OOM-killed before it is full",
+                            size.path)

@@ -1,0 +1,68 @@
+"""OOM130 runtime-heap-exceeds-limit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from policies.model import PodModel
+from policies.rule import Context, RuleDoc, Scope, Violation
+from policies.rules._common import human, label
+from policies.runtime_heap import heap_settings
+
+CODE = "OOM130"
+NAME = "runtime-heap-exceeds-limit"
+SEVERITY = "error"
+SCOPE = Scope.WORKLOAD
+ENABLED = True
+PARAMS: dict[str, Any] = {}
+DEFAULTS: dict[str, Any] = {}
+
+DOC = RuleDoc(
+    what="Compares a declared runtime heap — JVM `-Xmx`/`-XX:MaxHeapSize`, Node.js "
+         "`--max-old-space-size`, Go `GOMEMLIMIT` — in command, args or environment "
+         "(`JAVA_TOOL_OPTIONS`, `JAVA_OPTS`, `_JAVA_OPTIONS`, `JDK_JAVA_OPTIONS`, "
+         "`NODE_OPTIONS`) with the container's memory limit.",
+    why="A heap as large as the limit leaves nothing for thread stacks, metaspace, native "
+        "buffers and the runtime itself: the kernel OOM-kills the container before the "
+        "runtime's own out-of-memory handling or garbage collector ever runs.",
+    bad="""\
+apiVersion: v1
+kind: Pod
+metadata: {name: api}
+spec:
+  containers:
+  - name: api
+    image: api
+    env:
+    - {name: JAVA_TOOL_OPTIONS, value: "-Xmx2g"}
+    resources:
+      limits: {memory: 2Gi}
+""",
+    good="""\
+apiVersion: v1
+kind: Pod
+metadata: {name: api}
+spec:
+  containers:
+  - name: api
+    image: api
+    env:
+    - {name: JAVA_TOOL_OPTIONS, value: "-Xmx1536m"}
+    resources:
+      limits: {memory: 2Gi}
+""",
+)
+
+
+def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
+    for container in pod.resource_containers():
+        limit = container.memory_limit
+        if limit is None or limit.value is None or limit.value <= 0:
+            continue
+        for heap in heap_settings(container):
+            if heap.kind == "max-heap" and heap.value >= limit.value:
+                yield Violation(f"{label(container)}: {heap.text} ({human(heap.value)}) >= "
+                                f"memory limit {human(limit.value)}: the heap alone can exceed "
+                                "the limit; the container will be OOM-killed", heap.path,
+                                container.name)
