@@ -113,10 +113,8 @@ class FileLinter:
             return False
         if forced in (None, "manifest") and item.path == "-":
             return False
-        try:
-            from policies import node
-        except ImportError:  # pragma: no cover
-            return False
+        from policies import node
+
         outcome = node.subjects_from_text(text, item.name,
                                           None if forced == "manifest" else forced)
         if outcome is None:

@@ -166,6 +166,8 @@ class Engine:
             return None
         context = self.context(node_memory, node_allocatable)
         node_subjects = node_hooks.subjects_from_document(obj, file, text)
+        if isinstance(node_subjects, SourceProblem):
+            return ObjectResult(object_ref(obj), file, problems=[node_subjects])
         if node_subjects is not None:
             return self.evaluate_node_subjects(node_subjects, context, file, object_ref(obj),
                                                allow_annotation_ignores)
@@ -244,6 +246,8 @@ class Run:
         engine = self.engine
         context = engine.context()
         node_subjects = node_hooks.subjects_from_document(obj, file, text)
+        if isinstance(node_subjects, SourceProblem):
+            return ObjectResult(object_ref(obj), file, problems=[node_subjects])
         if node_subjects is not None:
             return engine.evaluate_node_subjects(node_subjects, context, file, object_ref(obj))
         if obj.get("kind") == "HorizontalPodAutoscaler":

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from policies.source import SourceProblem
+
 _NODE_KINDS = frozenset({"KubeletConfiguration", "InitConfiguration", "JoinConfiguration",
                          "ClusterConfiguration", "ConfigMap"})
 
 
-def subjects_from_document(obj: Any, file: str | None, text: str | None) -> list[Any] | None:
-    """Node subjects of a YAML/JSON document, or None when it is no node configuration."""
+def subjects_from_document(obj: Any, file: str | None, text: str | None
+                           ) -> list[Any] | SourceProblem | None:
+    """Node subjects of a YAML/JSON document; None when it is no node configuration; a
+    SourceProblem when it is one that cannot be read (a ConfigMap whose `kubelet` key is
+    not YAML)."""
     if not hasattr(obj, "get") or obj.get("kind") not in _NODE_KINDS:
         return None
+    from policies import node
+
     try:
-        from policies import node
-    except ImportError:  # pragma: no cover - the node package is part of the distribution
-        return None
-    result: list[Any] | None = node.subjects_from_document(obj, file, text)
-    return result
+        return node.subjects_from_document(obj, file, text)
+    except node.NodeInputError as exc:
+        return SourceProblem(str(exc), exc.line, exc.column)

@@ -1,0 +1,68 @@
+"""OOM212 kubelet-reserved-below-recommended."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+from policies.node.subjects import KubeletSubject
+from policies.rule import Context, RuleDoc, Scope, Violation
+from policies.rules._node import KUBELET_CONFIG_HEADER, human
+
+CODE = "OOM212"
+NAME = "kubelet-reserved-below-recommended"
+SEVERITY = "warning"
+SCOPE = Scope.KUBELET
+ENABLED = True
+PARAMS: dict[str, Any] = {}
+DEFAULTS: dict[str, Any] = {}
+
+GI = Decimal(1 << 30)
+# (size of the tier in bytes, fraction reserved): the tiers GKE and AKS use
+TIERS = ((4 * GI, Decimal("0.25")), (4 * GI, Decimal("0.20")), (8 * GI, Decimal("0.10")),
+         (112 * GI, Decimal("0.06")), (None, Decimal("0.02")))
+
+DOC = RuleDoc(
+    what="With `node.memory` known, compares kubeReserved + systemReserved memory with the "
+         "tiered recommendation: 25% of the first 4GiB, 20% of the next 4GiB, 10% of the next "
+         "8GiB, 6% of the next 112GiB and 2% above 128GiB.",
+    why="The kubelet, the container runtime and the OS need memory that grows with the node; "
+        "reserving less lets pods take it, and the node itself runs out.",
+    bad=KUBELET_CONFIG_HEADER + """\
+kubeReserved: {memory: 256Mi}
+""",
+    good=KUBELET_CONFIG_HEADER + """\
+kubeReserved: {memory: 2Gi}
+systemReserved: {memory: 1Gi}
+""",
+    example_input="kubelet-config",
+    example_policy={"node": {"memory": "16Gi"}},
+)
+
+
+def recommended(capacity: Decimal) -> Decimal:
+    left = capacity
+    total = Decimal(0)
+    for size, fraction in TIERS:
+        part = left if size is None else min(left, size)
+        total += part * fraction
+        left -= part
+        if left <= 0:
+            break
+    return total
+
+
+def check(node: KubeletSubject, params: Mapping[str, Any], context: Context
+          ) -> Iterator[Violation]:
+    if context.node_memory is None:
+        return
+    kube = node.settings.reserved_memory_bytes("kube")
+    system = node.settings.reserved_memory_bytes("system")
+    if kube is None or system is None:
+        return
+    want = recommended(context.node_memory)
+    if kube + system < want:
+        yield Violation(f"kubeReserved + systemReserved memory is {human(kube + system)}, below "
+                        f"the {human(want.to_integral_value())} recommended for a "
+                        f"{human(context.node_memory)} node", ("kubeReserved",))

@@ -1,0 +1,38 @@
+"""OOM220 node-panic-on-oom."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from policies.node.subjects import SysctlSubject
+from policies.rule import Context, RuleDoc, Scope, Violation
+
+CODE = "OOM220"
+NAME = "node-panic-on-oom"
+SEVERITY = "error"
+SCOPE = Scope.SYSCTL
+ENABLED = True
+PARAMS: dict[str, Any] = {}
+DEFAULTS: dict[str, Any] = {}
+
+DOC = RuleDoc(
+    what="Flags a sysctl file that sets `vm.panic_on_oom` to 1 or 2.",
+    why="The node kernel-panics and reboots on any out-of-memory condition — including one "
+        "confined to a single container's cgroup with value 2 — instead of killing one "
+        "process. The kubelet sets it to 0 at start-up (or refuses to start with "
+        "protectKernelDefaults); a later `sysctl --system` reload undoes that.",
+    bad="vm.panic_on_oom = 1\n",
+    good="vm.panic_on_oom = 0\nvm.overcommit_memory = 1\n",
+    example_input="sysctl",
+)
+
+
+def check(node: SysctlSubject, params: Mapping[str, Any], context: Context
+          ) -> Iterator[Violation]:
+    entry = node.effective().get("vm.panic_on_oom")
+    if entry is not None and entry.value.strip() in ("1", "2"):
+        yield Violation(f"vm.panic_on_oom = {entry.value}: the node panics instead of killing "
+                        "one process; the kubelet sets 0 at start-up (or refuses to start with "
+                        "protectKernelDefaults) and a sysctl reload undoes it",
+                        ("vm.panic_on_oom",), line=entry.line, column=entry.column)
