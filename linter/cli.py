@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument("--input-type", choices=("manifest", "kubelet-config", "kubelet-flags",
                                                "sysctl"),
                       help="read every input as this type instead of detecting it")
+    lint.add_argument("--parse-all", action="store_true",
+                      help="parse every document, also those of kinds oomguard never judges "
+                           "(CRDs, Services, ...), so their YAML syntax errors are reported too")
     lint.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, metavar="N",
                       help="worker processes for large inputs (default: number of cores)")
     helm = lint.add_argument_group("Helm charts")
@@ -112,7 +115,9 @@ def _lint(args: argparse.Namespace) -> int:
     if not paths and not args.helm and not helm_errors:
         paths = ["."]
     try:
-        report = lint_paths(paths, policy, input_type=args.input_type, jobs=args.jobs)
+        report = lint_paths(paths, policy, input_type=args.input_type, jobs=args.jobs,
+                            keep_facts=any(name == "json" for name, _ in outputs),
+                            parse_all=args.parse_all)
     finally:
         if cleanup is not None:
             cleanup()

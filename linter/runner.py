@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from linter.inputs import InputError, InputFile, discover, read_text
+from linter.prefilter import blank_irrelevant
 from policies.config import Policy
 from policies.engine import Engine, ObjectResult, Run, excluded_namespace
 from policies.limitrange import ContainerDefaults, container_defaults
@@ -54,21 +55,26 @@ class Report:
 
 def _looks_pod_bearing(obj: Mapping[str, Any]) -> bool:
     spec = obj.get("spec")
-    if not isinstance(spec, Mapping):
+    if not isinstance(spec, dict):
         return False
     template = spec.get("template")
-    return "containers" in spec or (isinstance(template, Mapping) and "spec" in template)
+    return "containers" in spec or (isinstance(template, dict) and "spec" in template)
 
 
 class FileLinter:
     """Lints files into FileReports; one per process."""
 
     def __init__(self, policy: Policy, limit_ranges: Sequence[ContainerDefaults] = (),
-                 input_type: str | None = None) -> None:
+                 input_type: str | None = None, keep_facts: bool = True,
+                 parse_all: bool = False) -> None:
+        self.parse_all = parse_all
+        # Facts are kept only for reports that print them (JSON): memory stays flat otherwise.
+        self.keep_facts = keep_facts
         self.policy = policy
         self.engine = Engine(policy)
         self.run = Run(self.engine, limit_ranges)
         self.input_type = input_type
+        self.keep_kinds = frozenset(str(k.get("kind")) for k in policy.kinds)
 
     def lint_file(self, item: InputFile) -> FileReport:
         report = FileReport()
@@ -81,7 +87,10 @@ class FileLinter:
             return report
         if item.node_candidate:
             return report  # a *.conf/*.env file that is no node configuration: not ours
-        seen_document = False
+        skipped = 0
+        if not self.parse_all:
+            text, skipped = blank_irrelevant(text, self.keep_kinds)
+        seen_document = skipped > 0
         for doc in iter_documents(text):
             for problem in doc.problems:
                 # Duplicate keys still yield the document (last value wins): a notice.
@@ -132,7 +141,7 @@ class FileLinter:
     def _lint_document(self, data: Any, line: int, item: InputFile, text: str,
                        report: FileReport) -> None:
         name = item.name
-        if not isinstance(data, Mapping):
+        if not isinstance(data, dict):
             self._not_ours(item, report, f"the document is a {type(data).__name__}, not a "
                            "Kubernetes object (a mapping with apiVersion and kind)", line, 1)
             return
@@ -174,14 +183,16 @@ class FileLinter:
             return
         self._record(result, report)
 
-    @staticmethod
-    def _record(result: ObjectResult, report: FileReport) -> None:
+    def _record(self, result: ObjectResult, report: FileReport) -> None:
         for problem in result.problems:
             report.errors.append(InputError(result.file or "", problem.message, problem.line,
                                             problem.column))
         report.findings.extend(result.findings)
         if result.facts:
-            report.objects.append(result.facts_json())
+            entry = result.facts_json()
+            if not self.keep_facts:
+                del entry["facts"]
+            report.objects.append(entry)
         report.object_count += 1
 
 
@@ -204,10 +215,10 @@ def prescan_limit_ranges(files: Sequence[InputFile]) -> list[ContainerDefaults]:
         for doc in iter_documents(text):
             data = doc.data
             candidates: list[Any] = [data]
-            if isinstance(data, Mapping) and isinstance(data.get("items"), list):
+            if isinstance(data, dict) and isinstance(data.get("items"), list):
                 candidates = data["items"]
             for obj in candidates:
-                if isinstance(obj, Mapping):
+                if isinstance(obj, dict):
                     defaults = container_defaults(obj)
                     if defaults is not None:
                         found.append(defaults)
@@ -219,9 +230,9 @@ _WORKER: FileLinter | None = None
 
 
 def _init_worker(policy: Policy, limit_ranges: list[ContainerDefaults],
-                 input_type: str | None) -> None:
+                 input_type: str | None, keep_facts: bool, parse_all: bool) -> None:
     global _WORKER
-    _WORKER = FileLinter(policy, limit_ranges, input_type)
+    _WORKER = FileLinter(policy, limit_ranges, input_type, keep_facts, parse_all)
 
 
 def _lint_chunk(items: list[InputFile]) -> tuple[list[FileReport], RunModel]:
@@ -256,18 +267,19 @@ PARALLEL_MIN_BYTES = 4 << 20  # below this, starting processes costs more than i
 
 
 def lint_paths(paths: Sequence[str], policy: Policy, *, input_type: str | None = None,
-               jobs: int = 1) -> Report:
+               jobs: int = 1, keep_facts: bool = True, parse_all: bool = False) -> Report:
     files, errors = discover(paths, policy.exclude_paths)
     report = Report(errors=list(errors), files=len(files))
     limit_ranges = prescan_limit_ranges(files)
-    linter = FileLinter(policy, limit_ranges, input_type)
+    linter = FileLinter(policy, limit_ranges, input_type, keep_facts, parse_all)
     use_jobs = jobs > 1 and len(files) > 1 and "-" not in paths and \
         sum(os.path.getsize(f.path) for f in files) >= PARALLEL_MIN_BYTES
     if use_jobs:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
-                                 initargs=(policy, limit_ranges, input_type)) as pool:
+                                 initargs=(policy, limit_ranges, input_type, keep_facts,
+                                           parse_all)) as pool:
             for reports, model in pool.map(_lint_chunk, _chunks(files, jobs)):
                 for part in reports:
                     report.add(part)

@@ -56,7 +56,7 @@ def as_container_defaults(limit_ranges: Iterable[Any]) -> list[ContainerDefaults
     for item in limit_ranges:
         if isinstance(item, ContainerDefaults):
             out.append(item)
-        elif isinstance(item, Mapping):
+        elif isinstance(item, dict):
             defaults = container_defaults(item)
             if defaults is not None:
                 out.append(defaults)
@@ -162,7 +162,7 @@ class Engine:
                         allow_annotation_ignores: bool = True,
                         deferred_codes: frozenset[str] = frozenset()) -> ObjectResult | None:
         """Judge one object; None when oomguard has nothing to say about its kind."""
-        if not isinstance(obj, Mapping):
+        if not isinstance(obj, dict):
             return None
         context = self.context(node_memory, node_allocatable)
         node_subjects = node_hooks.subjects_from_document(obj, file, text)
@@ -241,7 +241,7 @@ class Run:
         self.model = RunModel()
 
     def add(self, obj: Any, file: str | None, text: str | None = None) -> ObjectResult | None:
-        if not isinstance(obj, Mapping):
+        if not isinstance(obj, dict):
             return None
         engine = self.engine
         context = engine.context()
@@ -277,7 +277,7 @@ def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:
 
 def excluded_namespace(obj: Mapping[str, Any], policy: Policy) -> bool:
     meta = obj.get("metadata")
-    namespace = meta.get("namespace") if isinstance(meta, Mapping) else None
+    namespace = meta.get("namespace") if isinstance(meta, dict) else None
     return namespace is not None and str(namespace) in policy.exclude_namespaces
 
 

@@ -39,6 +39,12 @@ def qos_class(model: PodModel) -> str:
     summed per resource, and Guaranteed needs every container to limit both resources and
     the sums of requests to equal the sums of limits.
     """
+    if model.qos_cache is None:
+        model.qos_cache = _compute_qos(model)
+    return model.qos_cache
+
+
+def _compute_qos(model: PodModel) -> str:
     requests: dict[str, Decimal] = {}
     limits: dict[str, Decimal] = {}
     guaranteed = True

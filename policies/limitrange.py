@@ -37,20 +37,20 @@ def container_defaults(obj: Mapping[str, Any]) -> ContainerDefaults | None:
         return None
     meta = as_mapping(obj.get("metadata"))
     spec = obj.get("spec")
-    items = spec.get("limits") if isinstance(spec, Mapping) else None
+    items = spec.get("limits") if isinstance(spec, dict) else None
     if not isinstance(items, list):
         return None
     limits: dict[str, Quantity] = {}
     requests: dict[str, Quantity] = {}
     for i, item in enumerate(items):
-        if not isinstance(item, Mapping) or item.get("type") != "Container":
+        if not isinstance(item, dict) or item.get("type") != "Container":
             continue
         base: Path = ("spec", "limits", i)
 
         def read(key: str, item: Mapping[str, Any] = item, base: Path = base
                  ) -> dict[str, Quantity]:
             value = item.get(key)
-            if not isinstance(value, Mapping):
+            if not isinstance(value, dict):
                 return {}
             return {str(k): _quantity(v, (*base, key, str(k))) for k, v in value.items()}
 
@@ -91,3 +91,4 @@ def apply_limit_ranges(model: PodModel, defaults: Iterable[ContainerDefaults]) -
                     container.requests[name] = Quantity(value.raw, value.value,
                                                         container.resources_path, lr.label)
     model.facts_cache = None
+    model.qos_cache = None

@@ -105,6 +105,8 @@ class Container:
     exec_commands: list[ExecCommand] = field(default_factory=list)  # hooks and exec probes
     volume_mounts: list[tuple[str, Path]] = field(default_factory=list)
     resources_path: Path = ()
+    # computed once per evaluation by policies.runtime_heap (OOM130 and OOM131 share it)
+    heap_cache: list[Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_regular(self) -> bool:
@@ -156,6 +158,7 @@ class PodModel:
     problems: list[tuple[str, Path]] = field(default_factory=list)
     scope: Scope = Scope.WORKLOAD
     facts_cache: dict[str, Any] | None = None
+    qos_cache: str | None = None  # computed once per evaluation by policies.facts
 
     @property
     def is_pod(self) -> bool:
@@ -224,7 +227,7 @@ def locate(root: Any, path: Path) -> tuple[int, int] | None:
 def get_path(root: Any, path: Path) -> Any:
     node = root
     for part in path:
-        if isinstance(node, Mapping) and isinstance(part, str):
+        if isinstance(node, dict) and isinstance(part, str):
             node = node.get(part)
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             node = node[part]
@@ -235,17 +238,17 @@ def get_path(root: Any, path: Path) -> Any:
 
 def as_mapping(value: Any) -> Mapping[str, Any]:
     """The value if it is a mapping, else an empty one (malformed input is not our crash)."""
-    return value if isinstance(value, Mapping) else {}
+    return value if isinstance(value, dict) else {}
 
 
 def _str_map(value: Any) -> dict[str, str]:
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         return {}
     return {str(k): "" if v is None else str(v) for k, v in value.items()}
 
 
 def _resource_list(value: Any, path: Path) -> dict[str, Quantity]:
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         return {}
     return {str(name): _quantity(raw, (*path, str(name))) for name, raw in value.items()}
 
@@ -259,34 +262,34 @@ def _strings(value: Any) -> list[str]:
 def _exec_commands(raw: Mapping[str, Any], path: Path) -> list[ExecCommand]:
     found: list[ExecCommand] = []
     lifecycle = raw.get("lifecycle")
-    if isinstance(lifecycle, Mapping):
+    if isinstance(lifecycle, dict):
         for hook in ("postStart", "preStop"):
             handler = lifecycle.get(hook)
-            if isinstance(handler, Mapping) and isinstance(handler.get("exec"), Mapping):
+            if isinstance(handler, dict) and isinstance(handler.get("exec"), dict):
                 found.append(ExecCommand(_strings(handler["exec"].get("command")),
                                          (*path, "lifecycle", hook, "exec", "command")))
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         handler = raw.get(probe)
-        if isinstance(handler, Mapping) and isinstance(handler.get("exec"), Mapping):
+        if isinstance(handler, dict) and isinstance(handler.get("exec"), dict):
             found.append(ExecCommand(_strings(handler["exec"].get("command")),
                                      (*path, probe, "exec", "command")))
     return found
 
 
 def _container(raw: Any, kind: str, index: int, path: Path) -> Container:
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, dict):
         raise ModelError(f"a container must be a mapping, not {type(raw).__name__}", path)
     name = raw.get("name")
     resources = raw.get("resources")
     res_path = (*path, "resources")
-    if resources is not None and not isinstance(resources, Mapping):
+    if resources is not None and not isinstance(resources, dict):
         raise ModelError("resources must be a mapping", res_path)
     resources = resources or {}
     env: list[EnvVar] = []
     raw_env = raw.get("env")
     if isinstance(raw_env, list):
         for i, item in enumerate(raw_env):
-            if isinstance(item, Mapping) and item.get("name") is not None:
+            if isinstance(item, dict) and item.get("name") is not None:
                 value = item.get("value")
                 env.append(EnvVar(str(item["name"]), None if value is None else str(value),
                                   (*path, "env", i)))
@@ -294,7 +297,7 @@ def _container(raw: Any, kind: str, index: int, path: Path) -> Container:
     raw_mounts = raw.get("volumeMounts")
     if isinstance(raw_mounts, list):
         for i, item in enumerate(raw_mounts):
-            if isinstance(item, Mapping) and item.get("name") is not None:
+            if isinstance(item, dict) and item.get("name") is not None:
                 mounts.append((str(item["name"]), (*path, "volumeMounts", i)))
     return Container(
         name=str(name) if name is not None else f"#{index}",
@@ -312,14 +315,14 @@ def _volumes(raw: Any, path: Path) -> list[Volume]:
     if not isinstance(raw, list):
         return volumes
     for i, item in enumerate(raw):
-        if not isinstance(item, Mapping):
+        if not isinstance(item, dict):
             continue
         vpath = (*path, i)
         empty = item.get("emptyDir")
         volume = Volume(str(item.get("name")), vpath)
         if "emptyDir" in item:
             volume.is_emptydir = True
-            if isinstance(empty, Mapping):
+            if isinstance(empty, dict):
                 medium = empty.get("medium")
                 volume.emptydir_medium = None if medium is None else str(medium)
                 if empty.get("sizeLimit") is not None:
@@ -330,7 +333,7 @@ def _volumes(raw: Any, path: Path) -> list[Volume]:
 
 
 def _find_key(node: Any, key: str, path: Path, found: list[Path]) -> None:
-    if isinstance(node, Mapping):
+    if isinstance(node, dict):
         for k, v in node.items():
             if k == key:
                 found.append((*path, k))
@@ -373,7 +376,7 @@ def build_pod_model(obj: Mapping[str, Any], template_path: Path | None,
         missing = next((spec_path[:i] for i in range(1, len(spec_path) + 1)
                         if get_path(obj, spec_path[:i]) is None), spec_path)
         raise ModelError(f"{ref.kind} has no {'.'.join(map(str, missing))}", missing[:-1])
-    if not isinstance(spec, Mapping):
+    if not isinstance(spec, dict):
         raise ModelError("the pod spec must be a mapping", spec_path)
     containers: list[Container] = []
     problems: list[tuple[str, Path]] = []

@@ -71,8 +71,8 @@ class HpaModel:
 
     def suppressions(self) -> list[Suppression]:
         meta = self.root.get("metadata")
-        annotations = meta.get("annotations") if isinstance(meta, Mapping) else None
-        if not isinstance(annotations, Mapping) or not annotations.get("oomguard.io/ignore"):
+        annotations = meta.get("annotations") if isinstance(meta, dict) else None
+        if not isinstance(annotations, dict) or not annotations.get("oomguard.io/ignore"):
             return []
         reason = annotations.get("oomguard.io/ignore-reason")
         where = ("metadata", "annotations", "oomguard.io/ignore")
@@ -85,19 +85,19 @@ class HpaModel:
 
 def hpa_model(obj: Mapping[str, Any], file: str | None) -> HpaModel | None:
     spec = obj.get("spec")
-    if not isinstance(spec, Mapping):
+    if not isinstance(spec, dict):
         return None
     target = spec.get("scaleTargetRef")
-    if not isinstance(target, Mapping):
+    if not isinstance(target, dict):
         return None
     metrics: list[MemoryMetric] = []
     for i, metric in enumerate(spec.get("metrics") or []):
-        if not isinstance(metric, Mapping):
+        if not isinstance(metric, dict):
             continue
         mtype = metric.get("type")
         key = {"Resource": "resource", "ContainerResource": "containerResource"}.get(str(mtype))
         source = metric.get(key) if key else None
-        if not isinstance(source, Mapping) or source.get("name") != "memory":
+        if not isinstance(source, dict) or source.get("name") != "memory":
             continue
         # autoscaling/v2: target.type Utilization; v2beta1: targetAverageUtilization
         utilization = (get_path(source, ("target", "type")) == "Utilization"
@@ -118,7 +118,11 @@ class RunModel:
     hpas: list[HpaModel] = field(default_factory=list)
 
     def add_workload(self, summary: WorkloadSummary) -> None:
-        self.workloads[summary.key] = summary
+        """Keep only workloads an HPA rule could fire on, so memory stays flat on big inputs."""
+        if summary.containers_without_memory_request:
+            self.workloads[summary.key] = summary
+        else:
+            self.workloads.pop(summary.key, None)
 
     def merge(self, other: RunModel) -> None:
         self.workloads.update(other.workloads)

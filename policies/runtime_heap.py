@@ -82,6 +82,12 @@ def _node(words: list[tuple[str, Path]]) -> Iterator[HeapSetting]:
 
 def heap_settings(container: Container) -> list[HeapSetting]:
     """The effective heap settings of a container, per runtime and kind (last one wins)."""
+    if container.heap_cache is None:
+        container.heap_cache = _heap_settings(container)
+    return container.heap_cache
+
+
+def _heap_settings(container: Container) -> list[HeapSetting]:
     env = {var.name: var for var in container.env if var.value is not None
            and "$(" not in var.value}
     jvm: list[HeapSetting] = []

@@ -35,7 +35,7 @@ def _ref(kind: str, file: str | None, name: str | None = None) -> ObjectRef:
 def _kubelet_subject(doc: Mapping[str, Any], file: str | None, text: str | None,
                      line_offset: int = 0, ref: ObjectRef | None = None,
                      extra: list[Suppression] | None = None) -> KubeletSubject:
-    meta = doc.get("metadata") if isinstance(doc.get("metadata"), Mapping) else None
+    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else None
     name = meta.get("name") if meta else None
     return KubeletSubject(
         settings_from_config(doc),
@@ -49,7 +49,7 @@ def _kubelet_subject(doc: Mapping[str, Any], file: str | None, text: str | None,
 
 def is_kubelet_config_map(obj: Mapping[str, Any]) -> bool:
     meta = obj.get("metadata")
-    return (obj.get("kind") == "ConfigMap" and isinstance(meta, Mapping)
+    return (obj.get("kind") == "ConfigMap" and isinstance(meta, dict)
             and meta.get("name") == "kubelet-config"
             and meta.get("namespace") in ("kube-system", None))
 
@@ -57,7 +57,7 @@ def is_kubelet_config_map(obj: Mapping[str, Any]) -> bool:
 def subjects_from_document(data: Any, file: str | None, text: str | None = None
                            ) -> list[Any] | None:
     """Node subjects of one YAML/JSON document; None when it is not node configuration."""
-    if not isinstance(data, Mapping):
+    if not isinstance(data, dict):
         return None
     kind = data.get("kind")
     api_version = str(data.get("apiVersion") or "")
@@ -74,7 +74,7 @@ def _config_map_subjects(obj: Mapping[str, Any], file: str | None, text: str | N
                          ) -> list[Any]:
     """ConfigMap kube-system/kubelet-config: the KubeletConfiguration in its `kubelet` key."""
     data = obj.get("data")
-    raw = data.get("kubelet") if isinstance(data, Mapping) else None
+    raw = data.get("kubelet") if isinstance(data, dict) else None
     meta = as_mapping(obj.get("metadata"))
     ref = ObjectRef(str(obj.get("apiVersion")), "ConfigMap", "kube-system", "kubelet-config")
     annotations = as_mapping(meta.get("annotations"))
@@ -100,7 +100,7 @@ def _config_map_subjects(obj: Mapping[str, Any], file: str | None, text: str | N
             raise NodeInputError(f"ConfigMap kube-system/kubelet-config: the `kubelet` key "
                                  f"is not YAML: {problem.message}",
                                  (problem.line or 0) + key_line, problem.column)
-        if isinstance(doc.data, Mapping):
+        if isinstance(doc.data, dict):
             subjects.append(_kubelet_subject(doc.data, file, text, key_line, ref, extra))
     return subjects
 
@@ -168,7 +168,7 @@ def subjects_from_text(text: str, file: str | None, input_type: str | None = Non
     problems = []
     for doc in iter_documents(text):
         problems.extend(doc.problems)
-        if isinstance(doc.data, Mapping):
+        if isinstance(doc.data, dict):
             try:
                 found = subjects_from_document(doc.data, file, text)
             except NodeInputError as exc:

@@ -179,7 +179,7 @@ def settings_from_config(doc: Mapping[str, Any]) -> KubeletSettings:
 
     def mapping(key: str) -> dict[str, Any]:
         value = doc.get(key)
-        return {str(k): v for k, v in value.items()} if isinstance(value, Mapping) else {}
+        return {str(k): v for k, v in value.items()} if isinstance(value, dict) else {}
 
     def optional_bool(key: str) -> bool | None:
         value = doc.get(key)
@@ -192,7 +192,7 @@ def settings_from_config(doc: Mapping[str, Any]) -> KubeletSettings:
     enforce = doc.get("enforceNodeAllocatable")
     reserved = doc.get("reservedMemory")
     return KubeletSettings(
-        eviction_hard=mapping("evictionHard") if isinstance(doc.get("evictionHard"), Mapping)
+        eviction_hard=mapping("evictionHard") if isinstance(doc.get("evictionHard"), dict)
         else None,
         eviction_soft=mapping("evictionSoft"),
         eviction_soft_grace_period=mapping("evictionSoftGracePeriod"),
@@ -206,7 +206,7 @@ def settings_from_config(doc: Mapping[str, Any]) -> KubeletSettings:
         kube_reserved_cgroup=optional_str("kubeReservedCgroup"),
         cgroups_per_qos=optional_bool("cgroupsPerQOS"),
         memory_manager_policy=optional_str("memoryManagerPolicy"),
-        reserved_memory=[dict(r) for r in reserved if isinstance(r, Mapping)]
+        reserved_memory=[dict(r) for r in reserved if isinstance(r, dict)]
         if isinstance(reserved, list) else [],
         protect_kernel_defaults=optional_bool("protectKernelDefaults"),
     )

@@ -54,7 +54,7 @@ def check(node: KubeletSubject, params: Mapping[str, Any], context: Context
     total = Decimal(0)
     for entry in settings.reserved_memory:
         limits = entry.get("limits")
-        raw = limits.get("memory") if isinstance(limits, Mapping) else None
+        raw = limits.get("memory") if isinstance(limits, dict) else None
         if raw is None:
             continue
         try:
