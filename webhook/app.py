@@ -1,0 +1,124 @@
+"""The Flask app: /validate, /healthz, /readyz, /metrics.
+
+A bad request is a 400/413 with a JSON error, logged and counted; it never reaches the
+judge, never becomes a 500 and never kills a worker. An internal error while judging is
+answered with the policy's ``webhook.on-internal-error`` (allow by default).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from webhook import metrics
+from webhook.review import Decision, ReviewError, judge, parse_review, response
+from webhook.runtime import Runtime
+
+MAX_BODY = 8 << 20  # 8 MiB; kube-apiserver's own request limit is 3 MiB per object
+log = logging.getLogger("oomguard.webhook")
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+def create_app(runtime: Runtime | None = None) -> Flask:
+    app = Flask("oomguard")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    if runtime is None:  # a gunicorn worker: read the policy now, start the watchers
+        runtime = Runtime.from_environment()
+        runtime.start()
+    state = {"runtime": runtime}
+
+    def current() -> Runtime:
+        return state["runtime"]
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        if request.path == "/validate":
+            metrics.BAD_REQUESTS.labels(str(status)).inc()
+            log.warning(json.dumps({"event": "bad-request", "status": status,
+                                    "error": exc.description}))
+        return _json({"error": exc.name, "message": exc.description}, status)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return _json({"status": "ok"})
+
+    @app.get("/readyz")
+    def readyz() -> Response:
+        runtime = current()
+        return _json({"status": "ready", "policy": runtime.policy.source or "built-in",
+                      "cluster": "connected" if runtime.cluster.connected else "fallback"})
+
+    @app.get("/metrics")
+    def metrics_endpoint() -> Response:
+        return Response(metrics.render(), mimetype=metrics.CONTENT_TYPE)
+
+    @app.post("/validate")
+    def validate() -> Response:
+        started = time.perf_counter()
+        length = request.content_length
+        if length is not None and length > MAX_BODY:
+            return _bad(413, f"the body is {length} bytes; at most {MAX_BODY} are accepted")
+        raw = request.get_data(cache=False)
+        if len(raw) > MAX_BODY:
+            return _bad(413, f"the body is over {MAX_BODY} bytes")
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _bad(400, f"the body is not JSON: {exc}")
+        try:
+            review = parse_review(body)
+        except ReviewError as exc:
+            return _bad(exc.status, str(exc))
+        runtime = current()
+        try:
+            decision = judge(review, runtime.engine, runtime.cluster.facts(),
+                             runtime.own_namespace)
+        except Exception as exc:  # noqa: BLE001 - never the outage
+            decision = _internal_error(runtime, exc)
+        elapsed = time.perf_counter() - started
+        _account(review, decision, elapsed)
+        return _json(response(review["uid"], decision))
+
+    return app
+
+
+def _bad(status: int, message: str) -> Response:
+    metrics.BAD_REQUESTS.labels(str(status)).inc()
+    log.warning(json.dumps({"event": "bad-request", "status": status, "error": message}))
+    return _json({"error": "bad request" if status == 400 else "request too large",
+                  "message": message}, status)
+
+
+def _internal_error(runtime: Runtime, exc: Exception) -> Decision:
+    metrics.INTERNAL_ERRORS.inc()
+    log.exception(json.dumps({"event": "internal-error", "error": str(exc)[:300]}))
+    text = f"oomguard internal error ({type(exc).__name__}); the request was not judged"
+    if runtime.policy.webhook.get("on-internal-error") == "deny":
+        return Decision(False, 500, text, reason="error")
+    return Decision(True, warnings=[text[:256]], reason="error")
+
+
+def _account(review: dict[str, Any], decision: Decision, elapsed: float) -> None:
+    kind = (review.get("kind") or {}).get("kind") or "?"
+    operation = review.get("operation") or "?"
+    metrics.REVIEWS.labels(kind, operation, decision.reason).inc()
+    metrics.LATENCY.observe(elapsed)
+    for finding in decision.findings:
+        metrics.FINDINGS.labels(finding.rule, str(finding.severity)).inc()
+    log.info(json.dumps({
+        "event": "review", "uid": review.get("uid"), "kind": kind,
+        "namespace": review.get("namespace"), "name": review.get("name"),
+        "operation": operation, "dryRun": bool(review.get("dryRun")),
+        "decision": decision.reason, "allowed": decision.allowed,
+        "rules": sorted({f.rule for f in decision.findings}),
+        "latencyMs": round(elapsed * 1000, 3),
+    }))

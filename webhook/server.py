@@ -1,0 +1,155 @@
+"""``oomguard webhook``: the Flask app under gunicorn, over TLS, with keep-alive.
+
+gunicorn's ``gthread`` worker keeps HTTPS connections alive (kube-apiserver reuses its
+connections to webhooks; the sync worker would close every one). Certificates are read
+through a reloading SSL context: a rotated certificate/key pair is served to new
+connections, in-flight ones keep theirs, and a half-written pair is never loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import ssl
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+EXIT_USAGE = 2
+
+
+class CertificateReloader:
+    """The SSL context for new connections, rebuilt when the certificate files change."""
+
+    CHECK_EVERY = 1.0
+
+    def __init__(self, certfile: str, keyfile: str) -> None:
+        self.certfile, self.keyfile = certfile, keyfile
+        self._lock = threading.Lock()
+        self._signature = self._stat()
+        self.context = self._build()
+        self._checked = time.monotonic()
+
+    def _stat(self) -> tuple[Any, ...]:
+        out: list[Any] = []
+        for path in (self.certfile, self.keyfile):
+            try:
+                st = os.stat(os.path.realpath(path))
+                out.append((st.st_ino, st.st_mtime_ns, st.st_size))
+            except OSError:
+                out.append(None)
+        return tuple(out)
+
+    def _build(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(certfile=self.certfile, keyfile=self.keyfile)
+        return context
+
+    def current(self) -> ssl.SSLContext:
+        now = time.monotonic()
+        if now - self._checked < self.CHECK_EVERY:
+            return self.context
+        with self._lock:
+            self._checked = now
+            signature = self._stat()
+            if signature != self._signature:
+                try:
+                    self.context = self._build()
+                    self._signature = signature
+                    logging.getLogger("oomguard.webhook").info(
+                        '{"event": "certificate-reloaded"}')
+                except (OSError, ssl.SSLError, ValueError):
+                    pass  # mid-rotation (cert and key not yet a pair): keep the old one
+        return self.context
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="oomguard webhook",
+                                     description="Run the validating admission webhook.")
+    parser.add_argument("--cert-file", required=True, help="TLS certificate (PEM)")
+    parser.add_argument("--key-file", required=True, help="TLS private key (PEM)")
+    parser.add_argument("--port", type=int, default=8443)
+    parser.add_argument("--bind", default="0.0.0.0", help="address to listen on")
+    parser.add_argument("--policy", default=os.environ.get("OOMGUARD_POLICY"),
+                        help="policy file, reloaded when it changes (env OOMGUARD_POLICY)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker")
+    parser.add_argument("--log-level", default="info")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    from policies.config import PolicyError, load_policy
+
+    try:
+        if args.policy:
+            load_policy(args.policy)  # fail fast on a bad policy at start-up
+        reloader = CertificateReloader(args.cert_file, args.key_file)
+    except PolicyError as exc:
+        print(f"oomguard webhook: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (OSError, ssl.SSLError) as exc:
+        print(f"oomguard webhook: cannot load the TLS certificate/key: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.policy:
+        os.environ["OOMGUARD_POLICY"] = os.path.abspath(args.policy)
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="oomguard-metrics-")
+    from gunicorn.app.base import BaseApplication
+
+    def ssl_context(conf: Any, default_factory: Any) -> ssl.SSLContext:
+        return reloader.current()
+
+    def post_worker_init(worker: Any) -> None:
+        logging.basicConfig(level=args.log_level.upper(), format="%(message)s",
+                            stream=sys.stderr)
+
+    def child_exit(server: Any, worker: Any) -> None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+    options = {
+        "bind": f"{args.bind}:{args.port}" if ":" not in args.bind else
+        f"[{args.bind}]:{args.port}",
+        "workers": args.workers,
+        "worker_class": "gthread",
+        "threads": args.threads,
+        "keepalive": 75,  # longer than kube-apiserver's idle connection reuse
+        "timeout": 30,
+        "graceful_timeout": 20,
+        "certfile": args.cert_file,
+        "keyfile": args.key_file,
+        "ssl_context": ssl_context,
+        "post_worker_init": post_worker_init,
+        "child_exit": child_exit,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": args.log_level,
+        "proc_name": "oomguard-webhook",
+        # no control socket: it would be written under $HOME, read-only in the chart's pods
+        "control_socket_disable": True,
+    }
+
+    class WebhookApplication(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from webhook.app import create_app
+
+            return create_app()
+
+    WebhookApplication().run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
