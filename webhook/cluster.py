@@ -75,18 +75,21 @@ class ClusterView:
             from kubernetes import client, config
         except ImportError:  # pragma: no cover - a declared dependency
             return None
+        # Our own Configuration, not the client's process-wide default.
+        configuration = client.Configuration()
         try:
             if os.environ.get("KUBERNETES_SERVICE_HOST"):
-                config.load_incluster_config()
+                config.load_incluster_config(client_configuration=configuration)
             elif os.environ.get("KUBECONFIG"):
-                config.load_kube_config()
+                config.load_kube_config(config_file=os.environ["KUBECONFIG"],
+                                        client_configuration=configuration)
             else:
                 raise RuntimeError("no in-cluster configuration and no KUBECONFIG")
         except Exception as exc:  # noqa: BLE001 - any failure means: no API access
             log.warning('{"event": "no-api-access", "fallback": "policy node values", '
                         '"error": %s}', json.dumps(str(exc)))
             return None
-        return client.CoreV1Api()
+        return client.CoreV1Api(client.ApiClient(configuration))
 
     @staticmethod
     def _key(obj: dict[str, Any]) -> tuple[str, str]:
