@@ -171,7 +171,7 @@ class Engine:
         if node_subjects is not None:
             return self.evaluate_node_subjects(node_subjects, context, file, object_ref(obj),
                                                allow_annotation_ignores)
-        model = self.pod_model(obj, file, limit_ranges)
+        model = self.pod_model(obj, file, limit_ranges, text)
         if model is None:
             return None
         if isinstance(model, ObjectResult):
@@ -179,14 +179,15 @@ class Engine:
         return self.evaluate_pod(model, context, allow_annotation_ignores, deferred_codes)
 
     def pod_model(self, obj: Mapping[str, Any], file: str | None,
-                  limit_ranges: Iterable[Any] = ()) -> PodModel | ObjectResult | None:
+                  limit_ranges: Iterable[Any] = (), text: str | None = None
+                  ) -> PodModel | ObjectResult | None:
         """The defaulted model of a pod-bearing object, an ObjectResult holding the reason it
         cannot be modelled, or None for kinds without pods."""
         bearing, template = template_path_for(obj, self.policy.kinds)
         if not bearing:
             return None
         try:
-            model = build_pod_model(obj, template, file)
+            model = build_pod_model(obj, template, file, text)
         except ModelError as exc:
             from policies.model import locate
 
@@ -255,7 +256,7 @@ class Run:
             if hpa is not None:
                 self.model.hpas.append(hpa)
             return None
-        model = engine.pod_model(obj, file, self.limit_ranges)
+        model = engine.pod_model(obj, file, self.limit_ranges, text)
         if model is None or isinstance(model, ObjectResult):
             return model
         self.model.add_workload(workload_summary(model))

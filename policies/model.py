@@ -150,10 +150,11 @@ class PodModel:
     pod_limits: dict[str, Quantity]
     overhead: dict[str, Quantity]
     priority_class: str | None
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    template_labels: dict[str, str]
-    template_annotations: dict[str, str]
+    # as written (not copied: annotations can hold whole last-applied manifests)
+    labels: Mapping[str, Any]
+    annotations: Mapping[str, Any]
+    template_labels: Mapping[str, Any]
+    template_annotations: Mapping[str, Any]
     oom_score_adj_paths: list[Path]  # where a (non-existent) oomScoreAdj field is set
     problems: list[tuple[str, Path]] = field(default_factory=list)
     scope: Scope = Scope.WORKLOAD
@@ -186,7 +187,7 @@ class PodModel:
 
     def suppressions(self) -> list[Suppression]:
         found: list[Suppression] = []
-        sources: list[tuple[dict[str, str], Path]] = [(self.annotations, ("metadata",))]
+        sources: list[tuple[Mapping[str, Any], Path]] = [(self.annotations, ("metadata",))]
         if self.template_path is not None:
             sources.append((self.template_annotations, (*self.template_path, "metadata")))
         for notes, meta_path in sources:
@@ -194,6 +195,7 @@ class PodModel:
             if not text:
                 continue
             reason = notes.get(IGNORE_REASON_ANNOTATION)
+            reason = None if reason is None else str(reason)
             where = (*meta_path, "annotations", IGNORE_ANNOTATION)
             for token in str(text).split(","):
                 if token.strip():
@@ -239,12 +241,6 @@ def get_path(root: Any, path: Path) -> Any:
 def as_mapping(value: Any) -> Mapping[str, Any]:
     """The value if it is a mapping, else an empty one (malformed input is not our crash)."""
     return value if isinstance(value, dict) else {}
-
-
-def _str_map(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
-        return {}
-    return {str(k): "" if v is None else str(v) for k, v in value.items()}
 
 
 def _resource_list(value: Any, path: Path) -> dict[str, Quantity]:
@@ -333,14 +329,21 @@ def _volumes(raw: Any, path: Path) -> list[Volume]:
 
 
 def _find_key(node: Any, key: str, path: Path, found: list[Path]) -> None:
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if k == key:
-                found.append((*path, k))
-            _find_key(v, key, (*path, str(k)), found)
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            _find_key(v, key, (*path, i), found)
+    """Every path to ``key`` under ``node`` (iterative: this runs on every object)."""
+    stack: list[tuple[Any, Path]] = [(node, path)]
+    while stack:
+        current, where = stack.pop()
+        if isinstance(current, dict):
+            for k, v in current.items():
+                if k == key:
+                    found.append((*where, k))
+                if isinstance(v, (dict, list)):
+                    stack.append((v, (*where, str(k))))
+        else:
+            for i, v in enumerate(current):
+                if isinstance(v, (dict, list)):
+                    stack.append((v, (*where, i)))
+    found.sort()
 
 
 def object_ref(obj: Mapping[str, Any]) -> ObjectRef:
@@ -367,8 +370,12 @@ def template_path_for(obj: Mapping[str, Any], extra_kinds: Sequence[Mapping[str,
 
 
 def build_pod_model(obj: Mapping[str, Any], template_path: Path | None,
-                    file: str | None = None) -> PodModel:
-    """Model one pod-bearing object; raises ModelError when it has no usable pod spec."""
+                    file: str | None = None, source_text: str | None = None) -> PodModel:
+    """Model one pod-bearing object; raises ModelError when it has no usable pod spec.
+
+    ``source_text``, when given, is text the object was read from: without the word
+    ``oomScoreAdj`` in it the object cannot hold that key, and the scan for it is skipped.
+    """
     ref = object_ref(obj)
     spec_path: Path = ("spec",) if template_path is None else (*template_path, "spec")
     spec = get_path(obj, spec_path)
@@ -397,7 +404,8 @@ def build_pod_model(obj: Mapping[str, Any], template_path: Path | None,
     tmeta = as_mapping(get_path(obj, (*template_path, "metadata"))) if template_path else {}
     pod_resources = as_mapping(spec.get("resources"))
     oom_paths: list[Path] = []
-    _find_key(spec, "oomScoreAdj", spec_path, oom_paths)
+    if source_text is None or "oomScoreAdj" in source_text:
+        _find_key(spec, "oomScoreAdj", spec_path, oom_paths)
     model = PodModel(
         ref=ref, file=file, root=obj, spec_path=spec_path, template_path=template_path,
         containers=containers, volumes=_volumes(spec.get("volumes"), (*spec_path, "volumes")),
@@ -408,9 +416,9 @@ def build_pod_model(obj: Mapping[str, Any], template_path: Path | None,
         overhead=_resource_list(spec.get("overhead"), (*spec_path, "overhead")),
         priority_class=(str(spec["priorityClassName"]) if spec.get("priorityClassName")
                         else None),
-        labels=_str_map(meta.get("labels")), annotations=_str_map(meta.get("annotations")),
-        template_labels=_str_map(tmeta.get("labels")),
-        template_annotations=_str_map(tmeta.get("annotations")),
+        labels=as_mapping(meta.get("labels")), annotations=as_mapping(meta.get("annotations")),
+        template_labels=as_mapping(tmeta.get("labels")),
+        template_annotations=as_mapping(tmeta.get("annotations")),
         oom_score_adj_paths=oom_paths, problems=problems,
     )
     apply_pod_defaults(model)

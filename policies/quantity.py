@@ -9,6 +9,7 @@ not used. Values are exact :class:`~decimal.Decimal` numbers of base units (byte
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation, localcontext
+from functools import lru_cache
 
 __all__ = ["QuantityError", "parse_quantity", "split_quantity", "format_bytes", "quantity_text"]
 
@@ -68,9 +69,18 @@ def split_quantity(text: str) -> tuple[str, str]:
 
 def parse_quantity(raw: object) -> Decimal:
     """Parse a quantity to an exact Decimal of base units; raise QuantityError if invalid."""
+    if type(raw) is str:
+        return _parse_text(raw)
     text = quantity_text(raw)
     if text is None:
         raise QuantityError(f"a quantity must be a string or a number, not {type(raw).__name__}")
+    return _parse_text(text)
+
+
+@lru_cache(maxsize=4096)
+def _parse_text(text: str) -> Decimal:
+    """The same few quantities ("128Mi", "1Gi") recur in every manifest: parse each once.
+    Decimal is immutable, so sharing the results is safe across threads."""
     if not text:
         raise QuantityError("a quantity cannot be empty")
     number, suffix = split_quantity(text)

@@ -49,10 +49,21 @@ def _words(text: str) -> list[str]:
         return text.split()
 
 
+# Text without any of these holds no heap setting: it is not split into words at all.
+_MARKERS = ("-Xmx", "MaxHeapSize", "MaxRAMPercentage", "max-old-space-size",
+            "max_old_space_size")
+
+
+def _mentions_heap(text: str) -> bool:
+    return any(marker in text for marker in _MARKERS)
+
+
 def _argv_words(container: Container) -> Iterator[tuple[str, Path]]:
     """Every word of command and args, shell scripts (``sh -c``) split into words too."""
     for key, values in (("command", container.command), ("args", container.args)):
         for i, value in enumerate(values):
+            if not _mentions_heap(value):
+                continue
             for word in _words(value) if " " in value else [value]:
                 yield word, (*container.path, key, i)
 
@@ -97,7 +108,9 @@ def _heap_settings(container: Container) -> list[HeapSetting]:
 
     def env_words(name: str) -> list[tuple[str, Path]]:
         var = env.get(name)
-        return [] if var is None else [(w, var.path) for w in _words(var.value or "")]
+        if var is None or not _mentions_heap(var.value or ""):
+            return []
+        return [(w, var.path) for w in _words(var.value or "")]
 
     java_sources = [env_words("JAVA_TOOL_OPTIONS"), env_words("JDK_JAVA_OPTIONS"),
                     env_words("JAVA_OPTS"), argv, env_words("_JAVA_OPTIONS")]

@@ -187,6 +187,19 @@ def test_config_map_form_lines_point_into_the_file() -> None:
     assert lines["OOM201"] == 10  # the evictionHard line inside the block scalar
 
 
+def test_config_map_comment_suppression_from_json_body() -> None:
+    import json as _json
+
+    kubelet = "# oomguard: ignore=OOM207 managed by the cloud image\n" + HEADER
+    obj = _json.loads(_json.dumps({"apiVersion": "v1", "kind": "ConfigMap",
+                                   "metadata": {"name": "kubelet-config",
+                                                "namespace": "kube-system"},
+                                   "data": {"kubelet": kubelet}}))
+    result = Engine(build_policy(None)).evaluate_object(obj, text=_json.dumps(obj))
+    assert result is not None and "OOM207" not in {f.rule for f in result.findings}
+    assert "OOM211" in {f.rule for f in result.findings}
+
+
 def test_config_map_kubelet_key_not_yaml() -> None:
     text = config_map("evictionHard: [unclosed\n")
     result = Run(Engine(build_policy(None))).add(next(iter_documents(text)).data, "cm.yaml", text)

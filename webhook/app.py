@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
 from typing import Any
 
 from flask import Flask, Response, request
@@ -71,7 +72,8 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         if len(raw) > MAX_BODY:
             return _bad(413, f"the body is over {MAX_BODY} bytes")
         try:
-            body = json.loads(raw)
+            text = raw.decode("utf-8")
+            body = json.loads(text)
         except (ValueError, UnicodeDecodeError) as exc:
             return _bad(400, f"the body is not JSON: {exc}")
         try:
@@ -81,7 +83,7 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         runtime = current()
         try:
             decision = judge(review, runtime.engine, runtime.cluster.facts(),
-                             runtime.own_namespace)
+                             runtime.own_namespace, text)
         except Exception as exc:  # noqa: BLE001 - never the outage
             decision = _internal_error(runtime, exc)
         elapsed = time.perf_counter() - started
@@ -112,8 +114,9 @@ def _account(review: dict[str, Any], decision: Decision, elapsed: float) -> None
     operation = review.get("operation") or "?"
     metrics.REVIEWS.labels(kind, operation, decision.reason).inc()
     metrics.LATENCY.observe(elapsed)
-    for finding in decision.findings:
-        metrics.FINDINGS.labels(finding.rule, str(finding.severity)).inc()
+    counts = Counter((f.rule, str(f.severity)) for f in decision.findings)
+    for (rule, severity), count in counts.items():
+        metrics.FINDINGS.labels(rule, severity).inc(count)
     log.info(json.dumps({
         "event": "review", "uid": review.get("uid"), "kind": kind,
         "namespace": review.get("namespace"), "name": review.get("name"),

@@ -127,8 +127,11 @@ def judges_kind(kind: str | None, group: str | None, policy: Policy) -> bool:
 
 
 def judge(request: Mapping[str, Any], engine: Engine, cluster: ClusterFacts,
-          own_namespace: str | None = None) -> Decision:
-    """The admission decision for one request (raises only for internal errors)."""
+          own_namespace: str | None = None, raw: str | None = None) -> Decision:
+    """The admission decision for one request (raises only for internal errors).
+
+    ``raw`` is the request body as received, if at hand: it lets the engine skip scans for
+    words the body does not contain."""
     policy = engine.policy
     settings = policy.webhook
     operation = request.get("operation")
@@ -154,7 +157,7 @@ def judge(request: Mapping[str, Any], engine: Engine, cluster: ClusterFacts,
                     if (lr.get("metadata") or {}).get("namespace") == namespace]
 
     def evaluate(target: Mapping[str, Any]) -> ObjectResult | None:
-        return engine.evaluate_object(target, limit_ranges=limit_ranges,
+        return engine.evaluate_object(target, text=raw, limit_ranges=limit_ranges,
                                       node_memory=cluster.node_memory,
                                       node_allocatable=cluster.node_allocatable,
                                       allow_annotation_ignores=allow_ignores)

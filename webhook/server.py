@@ -80,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8, help="threads per worker")
     parser.add_argument("--log-level", default="info")
+    # benchmarks serve another WSGI app under exactly these settings (bench/webhook_load.py)
+    parser.add_argument("--app", default="webhook.app:create_app", help=argparse.SUPPRESS)
     return parser
 
 
@@ -143,9 +145,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            from webhook.app import create_app
+            import importlib
 
-            return create_app()
+            module, _, factory = args.app.partition(":")
+            return getattr(importlib.import_module(module), factory)()
 
     WebhookApplication().run()
     return 0

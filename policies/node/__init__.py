@@ -101,7 +101,8 @@ def _config_map_subjects(obj: Mapping[str, Any], file: str | None, text: str | N
                                  f"is not YAML: {problem.message}",
                                  (problem.line or 0) + key_line, problem.column)
         if isinstance(doc.data, dict):
-            subjects.append(_kubelet_subject(doc.data, file, text, key_line, ref, extra))
+            # the embedded text carries its own `# oomguard: ignore=` comments
+            subjects.append(_kubelet_subject(doc.data, file, raw, key_line, ref, extra))
     return subjects
 
 

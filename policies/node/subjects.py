@@ -56,7 +56,7 @@ class KubeletSubject:
         return self.default_position
 
     def suppressions(self) -> list[Suppression]:
-        return comment_suppressions(self.text) + list(self.extra_suppressions)
+        return comment_suppressions(self.text, self.line_offset) + list(self.extra_suppressions)
 
     def facts_for(self, node_memory: Decimal | None) -> dict[str, Any]:
         return {"kubelet": self.settings.facts(node_memory)}

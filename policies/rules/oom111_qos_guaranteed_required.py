@@ -75,7 +75,7 @@ def _selected(pod: PodModel, params: Mapping[str, Any]) -> str | None:
         return f"namespace {pod.namespace}"
     selector = params.get("selector") or {}
     labels = pod.template_labels if pod.template_path is not None else pod.labels
-    if selector and all(labels.get(k) == v for k, v in selector.items()):
+    if selector and all(str(labels.get(k)) == v for k, v in selector.items()):
         return "labels " + ",".join(f"{k}={v}" for k, v in selector.items())
     return None
 
