@@ -51,7 +51,8 @@ def create_echo():
 KINDS = {"Pod": ("", "pods"), "Deployment": ("apps", "deployments"),
          "StatefulSet": ("apps", "statefulsets"), "DaemonSet": ("apps", "daemonsets"),
          "Job": ("batch", "jobs"), "CronJob": ("batch", "cronjobs"),
-         "ReplicaSet": ("apps", "replicasets"), "ReplicationController": ("", "replicationcontrollers")}
+         "ReplicaSet": ("apps", "replicasets"),
+         "ReplicationController": ("", "replicationcontrollers")}
 
 
 def reviews_from_corpus(limit: int = 200) -> list[bytes]:
@@ -190,9 +191,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=6000)
     parser.add_argument("--clients", type=int, default=2, help="client processes")
     parser.add_argument("--threads", type=int, default=4, help="connections per client")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--server-threads", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
+    parser.add_argument("--server-threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     if not CORPUS.is_dir():
         print(f"no corpus at {CORPUS}", file=sys.stderr)

@@ -9,7 +9,7 @@ has filled what is missing (plugin/pkg/admission/limitranger/admission.go).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -160,6 +160,7 @@ class PodModel:
     scope: Scope = Scope.WORKLOAD
     facts_cache: dict[str, Any] | None = None
     qos_cache: str | None = None  # computed once per evaluation by policies.facts
+    _resource_containers: list[Container] | None = field(default=None, repr=False)
 
     @property
     def is_pod(self) -> bool:
@@ -169,9 +170,12 @@ class PodModel:
     def namespace(self) -> str | None:
         return self.ref.namespace
 
-    def resource_containers(self) -> Iterator[Container]:
-        """Containers that carry resources: regular, init and sidecar, not ephemeral."""
-        return (c for c in self.containers if c.counts_for_resources)
+    def resource_containers(self) -> list[Container]:
+        """Containers that carry resources: regular, init and sidecar, not ephemeral.
+        (Every rule asks: the list is made once per model.)"""
+        if self._resource_containers is None:
+            self._resource_containers = [c for c in self.containers if c.counts_for_resources]
+        return self._resource_containers
 
     @property
     def regular(self) -> list[Container]:

@@ -98,7 +98,13 @@ def heap_settings(container: Container) -> list[HeapSetting]:
     return container.heap_cache
 
 
+_HEAP_ENV = frozenset({*JAVA_ENV_ORDER, "NODE_OPTIONS", "GOMEMLIMIT"})
+
+
 def _heap_settings(container: Container) -> list[HeapSetting]:
+    if not any(var.name in _HEAP_ENV for var in container.env) and not any(
+            _mentions_heap(text) for text in (*container.command, *container.args)):
+        return []  # the common case: nothing that sets a heap
     env = {var.name: var for var in container.env if var.value is not None
            and "$(" not in var.value}
     jvm: list[HeapSetting] = []

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections import Counter
 from typing import Any
 
 from flask import Flask, Response, request
@@ -114,7 +113,10 @@ def _account(review: dict[str, Any], decision: Decision, elapsed: float) -> None
     operation = review.get("operation") or "?"
     metrics.REVIEWS.labels(kind, operation, decision.reason).inc()
     metrics.LATENCY.observe(elapsed)
-    counts = Counter((f.rule, str(f.severity)) for f in decision.findings)
+    counts: dict[tuple[str, str], int] = {}
+    for finding in decision.findings:
+        key = (finding.rule, str(finding.severity))
+        counts[key] = counts.get(key, 0) + 1
     for (rule, severity), count in counts.items():
         metrics.FINDINGS.labels(rule, severity).inc(count)
     log.info(json.dumps({
