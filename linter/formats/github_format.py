@@ -1,0 +1,37 @@
+"""``--format github``: workflow commands that annotate the pull request."""
+
+from __future__ import annotations
+
+from linter.formats import RenderContext
+from linter.runner import Report
+from policies.rule import Severity
+
+COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def _data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _line(command: str, file: str | None, line: int | None, column: int | None, title: str,
+          message: str) -> str:
+    props = [f"file={_property(file or '')}"]
+    if line:
+        props.append(f"line={line}")
+    if column:
+        props.append(f"col={column}")
+    props.append(f"title={_property(title)}")
+    return f"::{command} {','.join(props)}::{_data(message)}"
+
+
+def render(report: Report, context: RenderContext) -> str:
+    lines = [_line("error", e.file, e.line, e.column, "oomguard input error", e.message)
+             for e in report.errors]
+    lines += [_line(COMMANDS[f.severity], f.file, f.line, f.column, f"{f.rule} {f.name}",
+                    f"{f.message} [{f.object}]" if f.object else f.message)
+              for f in report.findings]
+    return "\n".join(lines) + ("\n" if lines else "")

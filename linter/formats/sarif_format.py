@@ -1,0 +1,90 @@
+"""``--format sarif``: SARIF 2.1.0 for code scanning (GitHub, GitLab, Azure DevOps)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from linter.formats import RenderContext
+from linter.runner import Report
+from policies.docs import rule_markdown
+from policies.registry import catalog
+from policies.rule import Severity
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/oomguard/oomguard"
+LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def _uri(path: str | None) -> str:
+    if not path:
+        return "<input>"
+    if os.path.isabs(path):
+        try:
+            path = os.path.relpath(path)
+        except ValueError:
+            pass
+    path = path.replace(os.sep, "/")
+    return path[2:] if path.startswith("./") else path
+
+
+def _rules() -> list[dict[str, Any]]:
+    out = []
+    for rule in catalog():
+        out.append({
+            "id": rule.code,
+            "name": rule.name,
+            "shortDescription": {"text": rule.name.replace("-", " ")},
+            "fullDescription": {"text": rule.doc.what},
+            "help": {"text": f"{rule.doc.what}\n\n{rule.doc.why}",
+                     "markdown": rule_markdown(rule, heading="###")},
+            "helpUri": f"{INFORMATION_URI}/blob/main/docs/rules.md",
+            "defaultConfiguration": {"level": LEVELS[rule.severity],
+                                     "enabled": rule.enabled},
+            "properties": {"tags": ["memory", "kubernetes", rule.scope.value]},
+        })
+    return out
+
+
+def as_dict(report: Report, context: RenderContext) -> dict[str, Any]:
+    rules = _rules()
+    index = {r["id"]: i for i, r in enumerate(rules)}
+    results = []
+    for f in report.findings:
+        region: dict[str, Any] = {"startLine": max(1, f.line or 1)}
+        if f.column:
+            region["startColumn"] = f.column
+        result: dict[str, Any] = {
+            "ruleId": f.rule, "ruleIndex": index[f.rule], "level": LEVELS[f.severity],
+            "message": {"text": f.message},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(f.file)},
+                                                "region": region},
+                           "logicalLocations": [{"name": str(f.object),
+                                                 "fullyQualifiedName": f.path,
+                                                 "kind": "object"}] if f.object else []}],
+            "partialFingerprints": {"oomguard/v1": f"{f.rule}:{f.object}:{f.path}"},
+        }
+        results.append(result)
+    notifications = [{
+        "level": "error", "message": {"text": e.message},
+        "locations": [{"physicalLocation": {
+            "artifactLocation": {"uri": _uri(e.file)},
+            "region": {"startLine": max(1, e.line or 1)}}}],
+    } for e in report.errors]
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "oomguard", "version": context.tool_version,
+                                "semanticVersion": context.tool_version,
+                                "informationUri": INFORMATION_URI, "rules": rules}},
+            "invocations": [{"executionSuccessful": not report.errors,
+                             "toolExecutionNotifications": notifications}],
+            "results": results,
+        }],
+    }
+
+
+def render(report: Report, context: RenderContext) -> str:
+    return json.dumps(as_dict(report, context), indent=2) + "\n"
