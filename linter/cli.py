@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from policies import __version__
 
@@ -100,7 +101,7 @@ def _lint(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     paths = list(args.paths)
-    helm_errors = []
+    helm_errors: list[Any] = []
     if args.helm or any(_is_chart(p) for p in paths):
         from linter.helm import render_charts
 
@@ -109,15 +110,17 @@ def _lint(args: argparse.Namespace) -> int:
         rendered, helm_errors, cleanup = render_charts(
             charts, values=args.values, set_values=args.set, release=args.release_name,
             namespace=args.namespace)
-        paths.extend(rendered)
+        paths.extend(path for path, _ in rendered)
+        names = dict(rendered)
     else:
         cleanup = None
-    if not paths and not args.helm and not helm_errors:
+        names = {}
+    if not paths and not args.helm and not helm_errors and not args.paths:
         paths = ["."]
     try:
         report = lint_paths(paths, policy, input_type=args.input_type, jobs=args.jobs,
                             keep_facts=any(name == "json" for name, _ in outputs),
-                            parse_all=args.parse_all)
+                            parse_all=args.parse_all, names=names)
     finally:
         if cleanup is not None:
             cleanup()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -47,7 +47,8 @@ def _excluded(name: str, patterns: Sequence[str]) -> bool:
                for p in patterns)
 
 
-def discover(paths: Sequence[str], exclude: Sequence[str] = ()
+def discover(paths: Sequence[str], exclude: Sequence[str] = (),
+             names: Mapping[str, str] | None = None
              ) -> tuple[list[InputFile], list[InputError]]:
     """Expand the command-line paths into files, in a stable order."""
     files: list[InputFile] = []
@@ -58,8 +59,9 @@ def discover(paths: Sequence[str], exclude: Sequence[str] = ()
         elif os.path.isdir(path):
             files.extend(f for f in _walk(path) if not _excluded(f.name, exclude))
         elif os.path.exists(path):
-            if not _excluded(path, exclude):
-                files.append(InputFile(path, path))
+            name = (names or {}).get(path, path)
+            if not _excluded(name, exclude):
+                files.append(InputFile(path, name))
         else:
             errors.append(InputError(path, "no such file or directory"))
     return files, errors

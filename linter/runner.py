@@ -267,8 +267,11 @@ PARALLEL_MIN_BYTES = 16 << 20  # below this, starting processes costs more than 
 
 
 def lint_paths(paths: Sequence[str], policy: Policy, *, input_type: str | None = None,
-               jobs: int = 1, keep_facts: bool = True, parse_all: bool = False) -> Report:
-    files, errors = discover(paths, policy.exclude_paths)
+               jobs: int = 1, keep_facts: bool = True, parse_all: bool = False,
+               names: Mapping[str, str] | None = None) -> Report:
+    """Lint ``paths``; ``names`` maps a path to the name to report it under (rendered
+    Helm templates are linted from a temporary folder but named after their template)."""
+    files, errors = discover(paths, policy.exclude_paths, names or {})
     report = Report(errors=list(errors), files=len(files))
     limit_ranges = prescan_limit_ranges(files)
     linter = FileLinter(policy, limit_ranges, input_type, keep_facts, parse_all)
