@@ -171,7 +171,8 @@ class Engine:
         if node_subjects is not None:
             return self.evaluate_node_subjects(node_subjects, context, file, object_ref(obj),
                                                allow_annotation_ignores)
-        model = self.pod_model(obj, file, limit_ranges, text)
+        model = self.pod_model(obj, file, limit_ranges,
+                               text is None or "oomScoreAdj" in text)
         if model is None:
             return None
         if isinstance(model, ObjectResult):
@@ -179,7 +180,7 @@ class Engine:
         return self.evaluate_pod(model, context, allow_annotation_ignores, deferred_codes)
 
     def pod_model(self, obj: Mapping[str, Any], file: str | None,
-                  limit_ranges: Iterable[Any] = (), text: str | None = None
+                  limit_ranges: Iterable[Any] = (), may_hold_oom_score_adj: bool = True
                   ) -> PodModel | ObjectResult | None:
         """The defaulted model of a pod-bearing object, an ObjectResult holding the reason it
         cannot be modelled, or None for kinds without pods."""
@@ -187,7 +188,7 @@ class Engine:
         if not bearing:
             return None
         try:
-            model = build_pod_model(obj, template, file, text)
+            model = build_pod_model(obj, template, file, may_hold_oom_score_adj)
         except ModelError as exc:
             from policies.model import locate
 
@@ -240,6 +241,8 @@ class Run:
         self.engine = engine
         self.limit_ranges = as_container_defaults(limit_ranges)
         self.model = RunModel()
+        self._oom_text: str | None = None
+        self._oom_found = True
 
     def add(self, obj: Any, file: str | None, text: str | None = None) -> ObjectResult | None:
         if not isinstance(obj, dict):
@@ -256,11 +259,21 @@ class Run:
             if hpa is not None:
                 self.model.hpas.append(hpa)
             return None
-        model = engine.pod_model(obj, file, self.limit_ranges, text)
+        model = engine.pod_model(obj, file, self.limit_ranges, self._mentions_oom(text))
         if model is None or isinstance(model, ObjectResult):
             return model
         self.model.add_workload(workload_summary(model))
         return engine.evaluate_pod(model, context, deferred_codes=self.RUN_CODES)
+
+    def _mentions_oom(self, text: str | None) -> bool:
+        """Whether the file may hold an oomScoreAdj key: searched once per file, not once per
+        document (a 50 MB file has hundreds of thousands of documents)."""
+        if text is None:
+            return True
+        if self._oom_text is not text:
+            self._oom_text = text
+            self._oom_found = "oomScoreAdj" in text
+        return self._oom_found
 
     def merge(self, other: RunModel) -> None:
         self.model.merge(other)

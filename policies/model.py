@@ -374,11 +374,11 @@ def template_path_for(obj: Mapping[str, Any], extra_kinds: Sequence[Mapping[str,
 
 
 def build_pod_model(obj: Mapping[str, Any], template_path: Path | None,
-                    file: str | None = None, source_text: str | None = None) -> PodModel:
+                    file: str | None = None, may_hold_oom_score_adj: bool = True) -> PodModel:
     """Model one pod-bearing object; raises ModelError when it has no usable pod spec.
 
-    ``source_text``, when given, is text the object was read from: without the word
-    ``oomScoreAdj`` in it the object cannot hold that key, and the scan for it is skipped.
+    ``may_hold_oom_score_adj`` False (the text it came from lacks the word) skips the scan
+    of the whole spec for that key.
     """
     ref = object_ref(obj)
     spec_path: Path = ("spec",) if template_path is None else (*template_path, "spec")
@@ -408,7 +408,7 @@ def build_pod_model(obj: Mapping[str, Any], template_path: Path | None,
     tmeta = as_mapping(get_path(obj, (*template_path, "metadata"))) if template_path else {}
     pod_resources = as_mapping(spec.get("resources"))
     oom_paths: list[Path] = []
-    if source_text is None or "oomScoreAdj" in source_text:
+    if may_hold_oom_score_adj:
         _find_key(spec, "oomScoreAdj", spec_path, oom_paths)
     model = PodModel(
         ref=ref, file=file, root=obj, spec_path=spec_path, template_path=template_path,

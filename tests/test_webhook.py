@@ -225,6 +225,8 @@ def test_policy_reload_via_configmap_symlink_swap(tmp_path: Path) -> None:
         assert "warnings" in answer(srv, ratio_review())
         configmap_volume(srv.policy_dir, "rules:\n  OOM104: {max-ratio: 8.0}\n", 2)
         assert _wait_for(lambda: "warnings" not in answer(srv, ratio_review()))
+        # both workers have the new policy before the next change
+        assert _wait_for(lambda: srv.log().count('"policy-reloaded"') >= 2)
         # an invalid policy keeps the old one serving, and is logged and counted
         configmap_volume(srv.policy_dir, "rules:\n  OOM104: {max-ratio: lots}\n", 3)
         assert _wait_for(lambda: "policy-reload-failed" in srv.log())
