@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument("--input-type", choices=("manifest", "kubelet-config", "kubelet-flags",
                                                "sysctl"),
                       help="read every input as this type instead of detecting it")
+    lint.add_argument("--skip-non-kubernetes", action="store_true",
+                      help="a named file that holds no Kubernetes object is skipped with a "
+                           "notice, as in a directory walk (pre-commit passes every YAML file)")
     lint.add_argument("--parse-all", action="store_true",
                       help="parse every document, also those of kinds oomguard never judges "
                            "(CRDs, Services, ...), so their YAML syntax errors are reported too")
@@ -120,7 +123,8 @@ def _lint(args: argparse.Namespace) -> int:
     try:
         report = lint_paths(paths, policy, input_type=args.input_type, jobs=args.jobs,
                             keep_facts=any(name == "json" for name, _ in outputs),
-                            parse_all=args.parse_all, names=names)
+                            parse_all=args.parse_all, names=names,
+                            strict_inputs=not args.skip_non_kubernetes)
     finally:
         if cleanup is not None:
             cleanup()

@@ -8,6 +8,7 @@ the number of jobs.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -268,10 +269,12 @@ PARALLEL_MIN_BYTES = 16 << 20  # below this, starting processes costs more than 
 
 def lint_paths(paths: Sequence[str], policy: Policy, *, input_type: str | None = None,
                jobs: int = 1, keep_facts: bool = True, parse_all: bool = False,
-               names: Mapping[str, str] | None = None) -> Report:
+               names: Mapping[str, str] | None = None, strict_inputs: bool = True) -> Report:
     """Lint ``paths``; ``names`` maps a path to the name to report it under (rendered
     Helm templates are linted from a temporary folder but named after their template)."""
     files, errors = discover(paths, policy.exclude_paths, names or {})
+    if not strict_inputs:
+        files = [dataclasses.replace(f, explicit=False) for f in files]
     report = Report(errors=list(errors), files=len(files))
     limit_ranges = prescan_limit_ranges(files)
     linter = FileLinter(policy, limit_ranges, input_type, keep_facts, parse_all)
