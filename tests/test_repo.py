@@ -25,3 +25,13 @@ def test_policies_does_not_import_linter_or_webhook() -> None:
                 names = [node.module]
             for name in names:
                 assert name.split(".")[0] not in ("linter", "webhook"), f"{path}: {name}"
+
+
+def test_action_and_hook_definitions_parse() -> None:
+    from policies.source import iter_documents
+
+    action = next(iter_documents((ROOT / "action.yml").read_text())).data
+    assert action["runs"]["using"] == "composite"
+    assert {"paths", "charts", "sarif-file", "upload-sarif", "fail-on"} <= set(action["inputs"])
+    hooks = next(iter_documents((ROOT / ".pre-commit-hooks.yaml").read_text())).data
+    assert [h["id"] for h in hooks] == ["oomguard", "oomguard-helm"]
