@@ -38,13 +38,10 @@ class FileReport:
 
 
 @dataclass
-class Report:
-    findings: list[Finding] = field(default_factory=list)
-    objects: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[InputError] = field(default_factory=list)
-    notices: list[InputError] = field(default_factory=list)
+class Report(FileReport):
+    """The whole run: every file's report added up."""
+
     files: int = 0
-    object_count: int = 0
 
     def add(self, part: FileReport) -> None:
         self.findings.extend(part.findings)

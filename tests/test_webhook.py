@@ -24,6 +24,7 @@ from tests.webhook_support import (
     review,
     running_server,
     start_server,
+    wait_for,
     write_cert,
 )
 
@@ -208,15 +209,6 @@ def test_one_json_log_line_per_review(server: Server) -> None:
         assert key in lines[0]
 
 
-def _wait_for(predicate: Any, seconds: float = 10) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_policy_reload_via_configmap_symlink_swap(tmp_path: Path) -> None:
     with running_server(tmp_path, "rules:\n  OOM104: {max-ratio: 2.0}\n") as srv:
         def ratio_review() -> dict[str, Any]:
@@ -224,12 +216,12 @@ def test_policy_reload_via_configmap_symlink_swap(tmp_path: Path) -> None:
 
         assert "warnings" in answer(srv, ratio_review())
         configmap_volume(srv.policy_dir, "rules:\n  OOM104: {max-ratio: 8.0}\n", 2)
-        assert _wait_for(lambda: "warnings" not in answer(srv, ratio_review()))
+        assert wait_for(lambda: "warnings" not in answer(srv, ratio_review()))
         # both workers have the new policy before the next change
-        assert _wait_for(lambda: srv.log().count('"policy-reloaded"') >= 2)
+        assert wait_for(lambda: srv.log().count('"policy-reloaded"') >= 2)
         # an invalid policy keeps the old one serving, and is logged and counted
         configmap_volume(srv.policy_dir, "rules:\n  OOM104: {max-ratio: lots}\n", 3)
-        assert _wait_for(lambda: "policy-reload-failed" in srv.log())
+        assert wait_for(lambda: "policy-reload-failed" in srv.log())
         assert "warnings" not in answer(srv, ratio_review())
         metrics = srv.session().get(f"{srv.url}/metrics", timeout=10).text
         assert re.search(r'oomguard_policy_reloads_total\{result="error"\} [1-9]', metrics)
@@ -252,7 +244,7 @@ def test_certificate_rotation_keeps_in_flight_connections(tmp_path: Path) -> Non
         session = srv.session()
         assert srv.post(review(pod(GUARANTEED)), session).ok  # a kept-alive connection
         write_cert(srv.ca, srv.cert_file, srv.key_file)
-        assert _wait_for(lambda: _serial(srv) != first)
+        assert wait_for(lambda: _serial(srv) != first)
         assert srv.post(review(pod(GUARANTEED)), session).ok  # old connection still served
         assert answer(srv, review(pod()))["allowed"] is False
 

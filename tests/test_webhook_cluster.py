@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +15,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from policies.config import build_policy
+from tests.webhook_support import wait_for
 from webhook.cluster import ClusterView
 
 GI = 1 << 30
@@ -113,15 +113,6 @@ def fake_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAP
     yield api
     api.stop.set()
     server.shutdown()
-
-
-def wait_for(predicate: Any, seconds: float = 10) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_watch_recovers_from_drop_and_410_by_relisting(fake_api: FakeAPI) -> None:

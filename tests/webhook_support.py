@@ -123,6 +123,16 @@ def start_server(tmp: Path, policy_text: str, env: dict[str, str] | None = None,
 
 running_server = contextlib.contextmanager(start_server)
 
+
+def wait_for(predicate: Any, seconds: float = 10, every: float = 0.05) -> bool:
+    """Poll ``predicate`` until it holds or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    return False
+
 GROUPS = {"Pod": ("", "v1", "pods"), "Deployment": ("apps", "v1", "deployments"),
           "ConfigMap": ("", "v1", "configmaps"), "Service": ("", "v1", "services"),
           "ReplicaSet": ("apps", "v1", "replicasets")}
