@@ -165,12 +165,10 @@ class Engine:
         if not isinstance(obj, dict):
             return None
         context = self.context(node_memory, node_allocatable)
-        node_subjects = node_hooks.subjects_from_document(obj, file, text)
-        if isinstance(node_subjects, SourceProblem):
-            return ObjectResult(object_ref(obj), file, problems=[node_subjects])
-        if node_subjects is not None:
-            return self.evaluate_node_subjects(node_subjects, context, file, object_ref(obj),
-                                               allow_annotation_ignores)
+        node_result = self.evaluate_node_document(obj, file, text, context,
+                                                  allow_annotation_ignores)
+        if node_result is not None:
+            return node_result
         model = self.pod_model(obj, file, limit_ranges,
                                text is None or "oomScoreAdj" in text)
         if model is None:
@@ -178,6 +176,18 @@ class Engine:
         if isinstance(model, ObjectResult):
             return model
         return self.evaluate_pod(model, context, allow_annotation_ignores, deferred_codes)
+
+    def evaluate_node_document(self, obj: Mapping[str, Any], file: str | None,
+                               text: str | None, context: Context,
+                               allow_ignores: bool = True) -> ObjectResult | None:
+        """The result for a node configuration document; None for any other document."""
+        node_subjects = node_hooks.subjects_from_document(obj, file, text)
+        if node_subjects is None:
+            return None
+        if isinstance(node_subjects, SourceProblem):
+            return ObjectResult(object_ref(obj), file, problems=[node_subjects])
+        return self.evaluate_node_subjects(node_subjects, context, file, object_ref(obj),
+                                           allow_ignores)
 
     def pod_model(self, obj: Mapping[str, Any], file: str | None,
                   limit_ranges: Iterable[Any] = (), may_hold_oom_score_adj: bool = True
@@ -249,11 +259,9 @@ class Run:
             return None
         engine = self.engine
         context = engine.context()
-        node_subjects = node_hooks.subjects_from_document(obj, file, text)
-        if isinstance(node_subjects, SourceProblem):
-            return ObjectResult(object_ref(obj), file, problems=[node_subjects])
-        if node_subjects is not None:
-            return engine.evaluate_node_subjects(node_subjects, context, file, object_ref(obj))
+        node_result = engine.evaluate_node_document(obj, file, text, context)
+        if node_result is not None:
+            return node_result
         if obj.get("kind") == "HorizontalPodAutoscaler":
             hpa = hpa_model(obj, file)
             if hpa is not None:
