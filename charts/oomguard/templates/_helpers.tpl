@@ -30,3 +30,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "oomguard.serviceName" -}}
 {{- include "oomguard.fullname" . -}}
 {{- end -}}
+
+{{- /* The chart obeys its own rules: its pods are Guaranteed QoS (requests == limits). */ -}}
+{{- define "oomguard.checkResources" -}}
+{{- $r := .Values.resources -}}
+{{- range $name := list "cpu" "memory" -}}
+{{- if ne (toString (index $r.requests $name)) (toString (index $r.limits $name)) -}}
+{{- fail (printf "resources.requests.%s (%v) must equal resources.limits.%s (%v): the webhook pods must be Guaranteed QoS" $name (index $r.requests $name) $name (index $r.limits $name)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
