@@ -199,6 +199,8 @@ def test_policy_configmap_from_values(chart: Any, default: list[Manifest]) -> No
     defaults = yaml.safe_load(find(default, "ConfigMap")["data"]["policy.yaml"])
     # Helm merges the given policy into the chart's default one (its `webhook:` settings stay)
     assert rendered == {**policy, "webhook": defaults["webhook"]}
+    dropped = find(render(chart, {"policy": {"webhook": None}}), "ConfigMap")
+    assert yaml.safe_load(dropped["data"]["policy.yaml"]) == {"extends": "default"}
     config = pytest.importorskip("policies.config")
     parsed = config.parse_policy_text(cm["data"]["policy.yaml"])
     assert parsed.profile == "strict" and parsed.node_memory == 16 * (1 << 30)
