@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import yaml
+from policies.source import iter_documents
 
 Manifest = dict[str, Any]
 
@@ -35,7 +35,8 @@ def objects_of(manifests: Mapping[str, str]) -> list[Manifest]:
     objects: list[Manifest] = []
     for name in sorted(manifests):
         if name.endswith((".yaml", ".yml")):
-            objects.extend(d for d in yaml.safe_load_all(manifests[name]) if isinstance(d, dict))
+            objects.extend(d.data for d in iter_documents(manifests[name])
+                           if isinstance(d.data, dict))
     return objects
 
 
