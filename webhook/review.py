@@ -175,7 +175,9 @@ def judge(request: Mapping[str, Any], engine: Engine, cluster: ClusterFacts,
         findings = [_downgrade(f, "already present before this update")
                     if f.severity == Severity.ERROR and (f.rule, f.container) in before else f
                     for f in findings]
-    owner = _owned_by_controller(obj) if kind == "Pod" else None
+    # A resize changes the pod's own resources, which its controller never saw: judged fully.
+    resize = request.get("subResource") == "resize"
+    owner = _owned_by_controller(obj) if kind == "Pod" and not resize else None
     if owner and not settings.get("validate-owned-pods", False):
         findings = [_downgrade(f, f"the pod's {owner} was judged already")
                     if f.severity == Severity.ERROR else f for f in findings]
