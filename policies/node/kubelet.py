@@ -1,216 +1,332 @@
-"""The kubelet's effective memory settings, from a KubeletConfiguration or from flags.
+"""The kubelet's effective memory settings: one model for config files, flags and both.
 
-Defaults are the Linux ones of pkg/kubelet/apis/config/v1beta1/defaults.go and
-defaults_linux.go; thresholds are parsed as pkg/kubelet/eviction/helpers.go
-(parseThresholdStatement) parses them.
+A :class:`KubeletSettings` holds the fields a source wrote, spelled as KubeletConfiguration
+fields, and answers with the *effective* values after the kubelet's Linux defaulting:
+
+- evictionHard unset: every default of DEFAULT_EVICTION_HARD; set in a config file with
+  ``mergeDefaultEvictionSettings: true``: the defaults fill the signals it leaves out
+  (cmd/kubelet/app/server.go loadConfigFile); otherwise it replaces them;
+- a ``--eviction-hard`` flag is applied after the config file is loaded and defaulted
+  (kubeletConfigFlagPrecedence), so it replaces the map and is never merged;
+- enforceNodeAllocatable ``[pods]``, cgroupsPerQOS true, memoryManagerPolicy None
+  (pkg/kubelet/apis/config/v1beta1/defaults.go).
+
+A source that is only part of the kubelet's configuration (a ``KUBELET_EXTRA_ARGS`` file
+next to a ``--config`` file, a drop-in) is *incomplete*: the fields it does not write are
+unknown, not defaulted, and the rules that need them stay silent.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from policies.node.thresholds import (
+    DEFAULT_EVICTION_HARD,
+    MEMORY,
+    Threshold,
+    parse_threshold,
+    value_text,
+)
 from policies.quantity import QuantityError, format_bytes, parse_quantity
 from policies.rule import Path
 
-# pkg/kubelet/eviction/api/types.go: the signals the kubelet knows
-SIGNALS = frozenset({
-    "memory.available", "allocatableMemory.available", "nodefs.available",
-    "nodefs.inodesFree", "imagefs.available", "imagefs.inodesFree", "containerfs.available",
-    "containerfs.inodesFree", "pid.available",
-})
-# defaults_linux.go DefaultEvictionHard
-DEFAULT_EVICTION_HARD = {
-    "memory.available": "100Mi", "nodefs.available": "10%", "nodefs.inodesFree": "5%",
-    "imagefs.available": "15%", "imagefs.inodesFree": "5%",
-}
+__all__ = ["KubeletSettings", "FlagProblem", "Reserved", "settings_from_config", "MEMORY",
+           "Threshold", "DEFAULT_EVICTION_HARD", "DEFAULT_ENFORCE_NODE_ALLOCATABLE",
+           "RESERVABLE", "MAP_FIELDS", "LIST_FIELDS", "BOOL_FIELDS", "STRING_FIELDS"]
+
 DEFAULT_ENFORCE_NODE_ALLOCATABLE = ("pods",)
-MEMORY = "memory.available"
-_GO_DURATION = re.compile(r"^(?:0|[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|ms|s|m|h))+)$")
+DEFAULT_CGROUPS_PER_QOS = True
+DEFAULT_MEMORY_MANAGER_POLICY = "None"
+# cmd/kubelet/app/server.go parseResourceList: what kubeReserved/systemReserved may hold.
+RESERVABLE = ("cpu", "memory", "ephemeral-storage", "pid")
+
+MAP_FIELDS = ("evictionHard", "evictionSoft", "evictionSoftGracePeriod",
+              "evictionMinimumReclaim", "systemReserved", "kubeReserved")
+LIST_FIELDS = ("enforceNodeAllocatable", "reservedMemory")
+BOOL_FIELDS = ("mergeDefaultEvictionSettings", "cgroupsPerQOS", "protectKernelDefaults")
+STRING_FIELDS = ("systemReservedCgroup", "kubeReservedCgroup", "memoryManagerPolicy")
+FIELDS = MAP_FIELDS + LIST_FIELDS + BOOL_FIELDS + STRING_FIELDS
 
 
 @dataclass(frozen=True)
-class Threshold:
-    """One eviction threshold as the kubelet reads it."""
+class FlagProblem:
+    """A flag value the kubelet's flag parser rejects (it exits), with where it is."""
 
-    signal: str
-    text: str
-    quantity: Decimal | None = None  # bytes (or count) for absolute thresholds
-    percentage: Decimal | None = None  # 0..100 for percentage thresholds
-    ignored: bool = False  # 0% and 100% are dropped by the kubelet
+    field: str
+    message: str
+    line: int | None
+    column: int | None
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """kubeReserved/systemReserved memory: the text, its bytes, or why it is unusable."""
+
+    text: str | None  # None: not reserved
+    amount: Decimal | None  # bytes; None when text is None or invalid
     error: str | None = None
-
-    def bytes_for(self, capacity: Decimal | None) -> Decimal | None:
-        if self.quantity is not None:
-            return self.quantity
-        if self.percentage is not None and capacity is not None:
-            return capacity * self.percentage / 100
-        return None
-
-    def describe(self) -> str:
-        return self.text
-
-
-def parse_threshold(signal: str, raw: Any) -> Threshold:
-    text = "" if raw is None else str(raw).strip()
-    if signal not in SIGNALS:
-        return Threshold(signal, text, error=f"unknown eviction signal {signal!r}")
-    if text.endswith("%"):
-        if text in ("0%", "100%"):
-            return Threshold(signal, text, ignored=True)
-        try:
-            percent = Decimal(text[:-1])
-        except ArithmeticError:
-            return Threshold(signal, text, error=f"{signal}: {text!r} is not a percentage")
-        if not percent.is_finite() or percent < 0:
-            return Threshold(signal, text, error=f"{signal}: percentage {text} must be >= 0%")
-        if percent > 100:
-            return Threshold(signal, text, error=f"{signal}: percentage {text} must be <= 100%")
-        return Threshold(signal, text, percentage=percent)
-    try:
-        quantity = parse_quantity(text)
-    except QuantityError as exc:
-        return Threshold(signal, text, error=f"{signal}: {text!r} is not a quantity ({exc})")
-    if quantity <= 0:
-        return Threshold(signal, text, error=f"{signal}: threshold {text} must be positive")
-    return Threshold(signal, text, quantity=quantity)
-
-
-def valid_duration(text: str) -> bool:
-    return bool(_GO_DURATION.match(text.strip()))
 
 
 @dataclass
 class KubeletSettings:
-    """What the memory rules need; ``None`` means "not set" (the default applies)."""
+    """The kubelet fields one input sets (config spelling), and the effective values."""
 
-    eviction_hard: dict[str, Any] | None = None
-    eviction_soft: dict[str, Any] = field(default_factory=dict)
-    eviction_soft_grace_period: dict[str, Any] = field(default_factory=dict)
-    eviction_minimum_reclaim: dict[str, Any] = field(default_factory=dict)
-    merge_default_eviction_settings: bool | None = None
-    system_reserved: dict[str, Any] = field(default_factory=dict)
-    kube_reserved: dict[str, Any] = field(default_factory=dict)
-    enforce_node_allocatable: list[str] | None = None
-    system_reserved_cgroup: str | None = None
-    kube_reserved_cgroup: str | None = None
-    cgroups_per_qos: bool | None = None
-    memory_manager_policy: str | None = None
-    reserved_memory: list[dict[str, Any]] = field(default_factory=list)
-    protect_kernel_defaults: bool | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    # True: fields not written here take the kubelet's defaults; False: they are unknown.
+    complete: bool = True
+    # A drop-in (--config-dir): its maps are merged key by key into the base configuration.
+    drop_in: bool = False
+    from_flags: set[str] = field(default_factory=set)  # fields set by command-line flags
+    flag_problems: list[FlagProblem] = field(default_factory=list)
+    config_file: str | None = None  # a --config/--config-dir the flags name
 
-    # -- effective values -----------------------------------------------------------------
+    # -- what is known -------------------------------------------------------------------
+    def written(self, name: str) -> bool:
+        """The input sets the field (a YAML null counts as not set, like Go's nil)."""
+        return self.fields.get(name) is not None
+
+    def knows(self, *names: str) -> bool:
+        """Every named field is set here or defaulted (not left to another input)."""
+        return self.complete or all(self.written(n) for n in names)
+
+    def unknown_fields(self) -> list[str]:
+        if self.complete:
+            return []
+        if self.drop_in:
+            return [n for n in FIELDS if not self.written(n) or
+                    (n in MAP_FIELDS and n not in self.from_flags)]
+        return [n for n in FIELDS if not self.written(n)]
+
+    def written_map(self, name: str) -> dict[str, Any] | None:
+        value = self.fields.get(name)
+        return {str(k): v for k, v in value.items()} if isinstance(value, dict) else None
+
+    # -- maps ----------------------------------------------------------------------------
     @property
     def merges_defaults(self) -> bool:
-        return self.merge_default_eviction_settings is True
+        """mergeDefaultEvictionSettings applies to an evictionHard from a config file."""
+        return self.fields.get("mergeDefaultEvictionSettings") is True and \
+            "evictionHard" not in self.from_flags
 
-    def hard_thresholds(self) -> dict[str, Threshold]:
-        """evictionHard after defaulting: all defaults when unset, merged when asked to."""
-        if self.eviction_hard is None:
-            written: dict[str, Any] = dict(DEFAULT_EVICTION_HARD)
-        elif self.merges_defaults:
-            written = {**DEFAULT_EVICTION_HARD, **self.eviction_hard}
-        else:
-            written = dict(self.eviction_hard)
-        return {signal: parse_threshold(signal, value) for signal, value in written.items()}
+    def whole_map_known(self, name: str) -> bool:
+        """A flag replaces a map; a drop-in only merges keys into the base's map."""
+        if name in self.from_flags:
+            return True
+        if self.drop_in:
+            return False
+        return self.complete or self.written(name)
 
-    def soft_thresholds(self) -> dict[str, Threshold]:
-        return {s: parse_threshold(s, v) for s, v in self.eviction_soft.items()}
-
-    def enforced(self) -> list[str]:
-        if self.enforce_node_allocatable is None:
-            return list(DEFAULT_ENFORCE_NODE_ALLOCATABLE)
-        return list(self.enforce_node_allocatable)
-
-    def reserved_memory_bytes(self, which: str) -> Decimal | None:
-        """kubeReserved/systemReserved memory in bytes (0 when unset, None if invalid)."""
-        values = self.kube_reserved if which == "kube" else self.system_reserved
-        raw = values.get("memory")
-        if raw is None:
-            return Decimal(0)
-        try:
-            return parse_quantity(raw)
-        except QuantityError:
+    def effective_map(self, name: str) -> dict[str, Any] | None:
+        """A map field after defaulting ({} when unset, DEFAULT_EVICTION_HARD for an unset
+        evictionHard); None when unknown or not a map."""
+        if not self.whole_map_known(name):
             return None
+        if not self.written(name):
+            return dict(DEFAULT_EVICTION_HARD) if name == "evictionHard" else {}
+        written = self.written_map(name)
+        if written is not None and name == "evictionHard" and self.merges_defaults:
+            return {**DEFAULT_EVICTION_HARD, **written}
+        return written
+
+    def map_value(self, name: str, key: str) -> tuple[bool, Any]:
+        """(known, value) of one key of a map field after defaulting; value None: absent."""
+        whole = self.effective_map(name)
+        if whole is not None:
+            return True, whole.get(key)
+        written = self.written_map(name) or {}
+        if key in written:
+            return True, written[key]
+        return False, None
+
+    # -- eviction ------------------------------------------------------------------------
+    def eviction_hard_source(self) -> str:
+        if not self.written("evictionHard"):
+            return "default" if self.whole_map_known("evictionHard") else "unknown"
+        if "evictionHard" in self.from_flags:
+            return "flags"
+        if self.drop_in:
+            return "merged into the base configuration"
+        return "merged with defaults" if self.merges_defaults else "as written"
+
+    def effective_hard(self) -> dict[str, Any] | None:
+        return self.effective_map("evictionHard")
+
+    def hard_thresholds(self) -> dict[str, Threshold] | None:
+        hard = self.effective_hard()
+        return None if hard is None else {s: parse_threshold(s, v) for s, v in hard.items()}
+
+    def hard_memory_known(self) -> bool:
+        return self.map_value("evictionHard", MEMORY)[0]
+
+    def hard_memory(self) -> Threshold | None:
+        """The hard memory.available threshold; None when unknown or absent."""
+        known, raw = self.map_value("evictionHard", MEMORY)
+        return parse_threshold(MEMORY, raw) if known and raw is not None else None
 
     def hard_memory_bytes(self, capacity: Decimal | None) -> Decimal | None:
-        threshold = self.hard_thresholds().get(MEMORY)
-        if threshold is None or threshold.ignored or threshold.error:
+        """What hard eviction takes from allocatable memory (node_container_manager
+        hardEvictionReservation): 0 without a usable threshold, None when unknown or a
+        percentage without node memory."""
+        if not self.hard_memory_known():
+            return None
+        threshold = self.hard_memory()
+        if threshold is None or not threshold.usable:
             return Decimal(0)
         return threshold.bytes_for(capacity)
+
+    def soft_thresholds(self) -> dict[str, Threshold] | None:
+        soft = self.effective_map("evictionSoft")
+        return None if soft is None else {s: parse_threshold(s, v) for s, v in soft.items()}
+
+    def soft_memory(self) -> Threshold | None:
+        known, raw = self.map_value("evictionSoft", MEMORY)
+        return parse_threshold(MEMORY, raw) if known and raw is not None else None
+
+    # -- node allocatable ----------------------------------------------------------------
+    def reserved(self, name: str) -> Reserved | None:
+        """kubeReserved/systemReserved memory; None when unknown."""
+        if self.written(name) and self.written_map(name) is None:
+            return Reserved(None, None, f"{name} must be a map of resource to quantity")
+        known, raw = self.map_value(name, "memory")
+        if not known:
+            return None
+        if raw is None:
+            return Reserved(None, None)
+        text = value_text(raw)
+        if text is None:
+            return Reserved(str(raw), None, f"{name} memory {raw!r} is not a string (quote "
+                                            "it): the kubelet cannot decode the configuration")
+        try:
+            amount = parse_quantity(text)
+        except QuantityError as exc:
+            return Reserved(text, None, f"{name} memory {text!r} is not a quantity ({exc})")
+        if amount < 0:
+            return Reserved(text, None, f"{name} memory {text} cannot be negative")
+        return Reserved(text, amount)
+
+    def reserved_bytes(self, name: str) -> Decimal | None:
+        """Reserved memory in bytes (0 when none); None when unknown or invalid."""
+        reserved = self.reserved(name)
+        if reserved is None or reserved.error:
+            return None
+        return reserved.amount if reserved.amount is not None else Decimal(0)
+
+    def enforced(self) -> list[str] | None:
+        """enforceNodeAllocatable after defaulting; None when unknown or not a list."""
+        if not self.written("enforceNodeAllocatable"):
+            return list(DEFAULT_ENFORCE_NODE_ALLOCATABLE) if self.complete else None
+        value = self.fields["enforceNodeAllocatable"]
+        return [str(v) for v in value] if isinstance(value, list) else None
+
+    def flag(self, name: str, default: bool) -> bool | None:
+        """A boolean field after defaulting; None when unknown."""
+        value = self.fields.get(name)
+        if isinstance(value, bool):
+            return value
+        return default if self.complete and value is None else None
+
+    def text_field(self, name: str, default: str = "") -> str | None:
+        value = self.fields.get(name)
+        if value is None:
+            return default if self.complete else None
+        return str(value)
+
+    def memory_manager_policy(self) -> str | None:
+        return self.text_field("memoryManagerPolicy", DEFAULT_MEMORY_MANAGER_POLICY)
+
+    def reserved_memory(self) -> list[Any] | None:
+        if not self.written("reservedMemory"):
+            return [] if self.complete else None
+        value = self.fields["reservedMemory"]
+        return list(value) if isinstance(value, list) else None
+
+    # -- facts ---------------------------------------------------------------------------
+    def allocatable(self, capacity: Decimal) -> Decimal | None:
+        """Allocatable memory = capacity - kubeReserved - systemReserved - hard eviction,
+        floored at 0 (node_container_manager_linux.go GetNodeAllocatableAbsolute and the
+        eviction reservation of GetNodeAllocatableReservation)."""
+        kube = self.reserved_bytes("kubeReserved")
+        system = self.reserved_bytes("systemReserved")
+        eviction = self.hard_memory_bytes(capacity)
+        if kube is None or system is None or eviction is None:
+            return None
+        return max(Decimal(0), capacity - kube - system - eviction)
 
     def facts(self, node_memory: Decimal | None) -> dict[str, Any]:
         hard = self.hard_thresholds()
         soft = self.soft_thresholds()
-        kube = self.reserved_memory_bytes("kube")
-        system = self.reserved_memory_bytes("system")
         facts: dict[str, Any] = {
-            "evictionHard": {s: t.text for s, t in hard.items() if not t.ignored},
-            "evictionSoft": {s: t.text for s, t in soft.items()},
-            "kubeReservedMemory": None if kube is None else int(kube),
-            "systemReservedMemory": None if system is None else int(system),
+            "evictionHard": None if hard is None else
+            {s: t.text for s, t in hard.items() if t.error is None and not t.ignored},
+            "evictionHardFrom": self.eviction_hard_source(),
+            "evictionSoft": None if soft is None else
+            {s: t.text for s, t in soft.items() if t.error is None and not t.ignored},
+            "hardMemoryAvailable": _threshold_fact(self.hard_memory(), node_memory,
+                                                   self.hard_memory_known()),
+            "kubeReservedMemory": _reserved_fact(self.reserved("kubeReserved")),
+            "systemReservedMemory": _reserved_fact(self.reserved("systemReserved")),
             "enforceNodeAllocatable": self.enforced(),
-            "memoryManagerPolicy": self.memory_manager_policy or "None",
+            "memoryManagerPolicy": self.memory_manager_policy(),
         }
-        if self.reserved_memory:
-            facts["reservedMemory"] = self.reserved_memory
+        reserved_memory = self.reserved_memory()
+        if reserved_memory:
+            facts["reservedMemory"] = [_plain(entry) for entry in reserved_memory]
+        if not self.complete:
+            facts["notInThisInput"] = self.unknown_fields()
+            if self.config_file:
+                facts["configFile"] = self.config_file
         if node_memory is not None:
-            eviction = self.hard_memory_bytes(node_memory)
-            if kube is not None and system is not None and eviction is not None:
-                allocatable = node_memory - kube - system - eviction
-                facts["nodeMemory"] = int(node_memory)
+            facts["nodeMemory"] = int(node_memory)
+            allocatable = self.allocatable(node_memory)
+            if allocatable is not None:
                 facts["allocatableMemory"] = int(allocatable)
                 facts["allocatableMemoryText"] = format_bytes(int(allocatable))
         return facts
 
 
-_FIELD_TYPES: dict[str, str] = {
-    "evictionHard": "map", "evictionSoft": "map", "evictionSoftGracePeriod": "map",
-    "evictionMinimumReclaim": "map", "systemReserved": "map", "kubeReserved": "map",
-    "enforceNodeAllocatable": "list", "reservedMemory": "list",
-}
+def _threshold_fact(threshold: Threshold | None, node_memory: Decimal | None,
+                    known: bool) -> dict[str, Any] | None:
+    if not known:
+        return None
+    if threshold is None or threshold.error or threshold.disabled:
+        return {"value": None if threshold is None else threshold.text, "bytes": 0,
+                "note": "no hard memory eviction: the kernel OOM killer acts first"}
+    amount = threshold.bytes_for(node_memory)
+    fact: dict[str, Any] = {"value": threshold.text,
+                            "bytes": None if amount is None else int(amount)}
+    if amount is None:
+        fact["note"] = "a percentage of node memory: set node.memory in the policy to " \
+                       "resolve it"
+    return fact
+
+
+def _reserved_fact(reserved: Reserved | None) -> dict[str, Any] | None:
+    if reserved is None:
+        return None
+    if reserved.error:
+        return {"value": reserved.text, "bytes": None, "error": reserved.error}
+    return {"value": reserved.text,
+            "bytes": 0 if reserved.amount is None else int(reserved.amount)}
+
+
+def _plain(value: Any) -> Any:
+    """Positional Map/Seq and anything else to JSON-ready dicts, lists and scalars."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 def settings_from_config(doc: Mapping[str, Any]) -> KubeletSettings:
-    """A KubeletConfiguration document (dict or positional Map) to settings."""
-
-    def mapping(key: str) -> dict[str, Any]:
-        value = doc.get(key)
-        return {str(k): v for k, v in value.items()} if isinstance(value, dict) else {}
-
-    def optional_bool(key: str) -> bool | None:
-        value = doc.get(key)
-        return value if isinstance(value, bool) else None
-
-    def optional_str(key: str) -> str | None:
-        value = doc.get(key)
-        return None if value is None else str(value)
-
-    enforce = doc.get("enforceNodeAllocatable")
-    reserved = doc.get("reservedMemory")
-    return KubeletSettings(
-        eviction_hard=mapping("evictionHard") if isinstance(doc.get("evictionHard"), dict)
-        else None,
-        eviction_soft=mapping("evictionSoft"),
-        eviction_soft_grace_period=mapping("evictionSoftGracePeriod"),
-        eviction_minimum_reclaim=mapping("evictionMinimumReclaim"),
-        merge_default_eviction_settings=optional_bool("mergeDefaultEvictionSettings"),
-        system_reserved=mapping("systemReserved"),
-        kube_reserved=mapping("kubeReserved"),
-        enforce_node_allocatable=[str(v) for v in enforce] if isinstance(enforce, list)
-        else None,
-        system_reserved_cgroup=optional_str("systemReservedCgroup"),
-        kube_reserved_cgroup=optional_str("kubeReservedCgroup"),
-        cgroups_per_qos=optional_bool("cgroupsPerQOS"),
-        memory_manager_policy=optional_str("memoryManagerPolicy"),
-        reserved_memory=[dict(r) for r in reserved if isinstance(r, dict)]
-        if isinstance(reserved, list) else [],
-        protect_kernel_defaults=optional_bool("protectKernelDefaults"),
-    )
+    """The memory-related fields of a KubeletConfiguration document (dict or Map)."""
+    return KubeletSettings({name: doc[name] for name in FIELDS if name in doc})
 
 
-def config_field_path(field_name: str, key: str | None = None) -> Path:
+def config_field_path(field_name: str, key: str | int | None = None) -> Path:
     return (field_name,) if key is None else (field_name, key)

@@ -1,102 +1,121 @@
-"""Node subjects the rules look at: kubelet settings and sysctl files."""
+"""The node subjects the rules look at: kubelet settings and sysctl files."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from policies.model import locate
+from policies.model import locate as locate_in
+from policies.node.flags import FlagOverlay
 from policies.node.kubelet import KubeletSettings
+from policies.node.sysctl import SysctlEntry, lookup
 from policies.rule import ObjectRef, Path, Scope, Suppression
 
-_IGNORE_COMMENT = re.compile(r"^\s*#\s*oomguard:\s*ignore=([A-Za-z0-9_,-]+)\s*(.*)$")
+Position = tuple[int, int]
+_IGNORE_COMMENT = re.compile(r"^\s*[#;]\s*oomguard:\s*ignore=([A-Za-z0-9_,-]+)[ \t]*(.*)$")
 
 
-def comment_suppressions(text: str | None, line_offset: int = 0) -> list[Suppression]:
-    """``# oomguard: ignore=OOM207,OOM211 reason`` lines anywhere in a file."""
+def comment_suppressions(text: str | None, first_line: int = 1,
+                         last_line: int | None = None,
+                         shift: Callable[[Position], Position] | None = None
+                         ) -> list[Suppression]:
+    """``# oomguard: ignore=OOM207,kubelet-eviction-no-minimum-reclaim reason`` lines of
+    ``text`` between ``first_line`` and ``last_line`` (1-based, inclusive)."""
     found: list[Suppression] = []
-    if not text:
+    if not text or "oomguard:" not in text:
         return found
     for number, line in enumerate(text.splitlines(), 1):
+        if number < first_line or (last_line is not None and number > last_line):
+            continue
         match = _IGNORE_COMMENT.match(line)
-        if match:
-            reason = match[2].strip() or None
-            for token in match[1].split(","):
-                if token.strip():
-                    found.append(Suppression(token.strip(), reason, (), number + line_offset,
-                                             line.index("#") + 1))
+        if not match:
+            continue
+        reason = match.group(2).strip() or None
+        where = (number, len(line) - len(line.lstrip()) + 1)
+        if shift is not None:
+            where = shift(where)
+        for token in match.group(1).split(","):
+            if token.strip():
+                found.append(Suppression(token.strip(), reason, (), *where))
     return found
 
 
 @dataclass
 class KubeletSubject:
-    """Effective kubelet memory settings with where each field was written."""
+    """Effective kubelet memory settings of one input, and where each field was written.
+
+    ``root`` is the KubeletConfiguration mapping (positional when read from YAML); fields
+    set by flags are located through ``overlay``; ``shift`` maps positions of a document
+    embedded in a ConfigMap string onto the file.
+    """
 
     settings: KubeletSettings
     ref: ObjectRef | None
     file: str | None
-    root: Any = None  # the KubeletConfiguration document (positional Map) if any
-    root_path: Path = ()  # where that document sits inside the file's document
-    flag_positions: dict[str, tuple[int, int]] = field(default_factory=dict)
-    default_position: tuple[int, int] | None = None
-    line_offset: int = 0  # for a KubeletConfiguration embedded in a ConfigMap string
-    extra_suppressions: list[Suppression] = field(default_factory=list)
-    text: str | None = None
+    root: Any = None
+    overlay: FlagOverlay = field(default_factory=FlagOverlay)
+    default_position: Position | None = None
+    shift: Callable[[Position], Position] | None = None
+    suppression_list: list[Suppression] = field(default_factory=list)
+    describe: str = "KubeletConfiguration"  # what the input is, for facts
     scope: Scope = Scope.KUBELET
 
-    def locate(self, path: Path) -> tuple[int, int] | None:
-        if self.root is not None:
-            pos = locate(self.root, path)
-            if pos is not None:
-                return (pos[0] + self.line_offset, pos[1])
-        if path and isinstance(path[0], str) and path[0] in self.flag_positions:
-            return self.flag_positions[path[0]]
+    def locate(self, path: Path) -> Position | None:
+        if path and path[0] in self.settings.from_flags:
+            found = self.overlay.locate(path)
+            if found is not None:
+                return found
+        if self.root is not None and path:
+            pos = locate_in(self.root, path)
+            root_pos = getattr(self.root, "pos", None)
+            if pos is not None and pos != root_pos:
+                return self.shift(pos) if self.shift else pos
         return self.default_position
 
     def suppressions(self) -> list[Suppression]:
-        return comment_suppressions(self.text, self.line_offset) + list(self.extra_suppressions)
+        return list(self.suppression_list)
 
     def facts_for(self, node_memory: Decimal | None) -> dict[str, Any]:
-        return {"kubelet": self.settings.facts(node_memory)}
+        facts = {"input": self.describe, **self.settings.facts(node_memory)}
+        return {"kubelet": facts}
 
     def facts(self) -> dict[str, Any]:
         return self.facts_for(None)
 
 
-@dataclass(frozen=True)
-class SysctlEntry:
-    key: str  # normalized with dots: vm.panic_on_oom
-    value: str
-    line: int
-    column: int
-
-
 @dataclass
 class SysctlSubject:
+    """The assignments of one sysctl file, in order."""
+
     entries: list[SysctlEntry]
     ref: ObjectRef | None
     file: str | None
-    text: str | None = None
+    suppression_list: list[Suppression] = field(default_factory=list)
     scope: Scope = Scope.SYSCTL
 
+    def get(self, key: str) -> SysctlEntry | None:
+        return lookup(self.entries, key)
+
     def effective(self) -> dict[str, SysctlEntry]:
-        """Later lines win, as `sysctl --system` applies them in order."""
+        """Explicit assignments, later lines winning (as ``sysctl --system`` applies them)."""
         out: dict[str, SysctlEntry] = {}
         for entry in self.entries:
-            out[entry.key] = entry
+            if not entry.exclude:
+                out[entry.key] = entry
         return out
 
-    def locate(self, path: Path) -> tuple[int, int] | None:
+    def locate(self, path: Path) -> Position | None:
         if path:
-            entry = self.effective().get(str(path[0]))
+            entry = self.get(str(path[0]))
             if entry is not None:
                 return (entry.line, entry.column)
         return None
 
     def suppressions(self) -> list[Suppression]:
-        return comment_suppressions(self.text)
+        return list(self.suppression_list)
 
     def facts(self) -> dict[str, Any]:
         return {"sysctl": {k: e.value for k, e in self.effective().items()}}

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from policies.node.rulekit import KUBELET_CONFIG_HEADER
 from policies.node.subjects import KubeletSubject
+from policies.node.thresholds import MEMORY
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._node import KUBELET_CONFIG_HEADER, MEMORY
 
 CODE = "OOM201"
 NAME = "kubelet-eviction-memory-missing"
@@ -44,13 +45,21 @@ evictionHard:
 def check(node: KubeletSubject, params: Mapping[str, Any], context: Context
           ) -> Iterator[Violation]:
     settings = node.settings
-    if settings.eviction_hard is None:
-        return  # the defaults apply, memory.available 100Mi included
-    threshold = settings.hard_thresholds().get(MEMORY)
-    if threshold is None:
-        yield Violation("hard memory.available missing: memory eviction is disabled; the "
-                        "kernel OOM killer will act first", ("evictionHard",))
-    elif threshold.ignored:
-        yield Violation(f"hard memory.available is {threshold.text}, which the kubelet "
-                        "ignores: memory eviction is disabled; the kernel OOM killer will "
-                        "act first", ("evictionHard", MEMORY))
+    known, raw = settings.map_value("evictionHard", MEMORY)
+    if not known:
+        return  # another input (config file, base configuration) decides
+    if raw is None:
+        if "evictionHard" in settings.from_flags:
+            how = "--eviction-hard replaces the kubelet's defaults (memory.available<100Mi)"
+        else:
+            how = ("a partial evictionHard replaces the kubelet's defaults "
+                   "(memory.available: 100Mi) unless mergeDefaultEvictionSettings is true")
+        yield Violation("hard memory.available missing: eviction disabled; the kernel OOM "
+                        f"killer will act first ({how})", ("evictionHard",))
+        return
+    threshold = settings.hard_memory()
+    if threshold is not None and threshold.disabled:
+        why = "which the kubelet drops" if threshold.ignored else "which is never crossed"
+        yield Violation(f"hard memory.available is {threshold.text}, {why}: eviction "
+                        "disabled; the kernel OOM killer will act first",
+                        ("evictionHard", MEMORY))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.node.kubelet import DEFAULT_EVICTION_HARD
+from policies.node.rulekit import KUBELET_CONFIG_HEADER
 from policies.node.subjects import KubeletSubject
+from policies.node.thresholds import DEFAULT_EVICTION_HARD
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._node import KUBELET_CONFIG_HEADER
 
 CODE = "OOM202"
 NAME = "kubelet-eviction-defaults-dropped"
@@ -39,10 +39,18 @@ evictionHard:
 def check(node: KubeletSubject, params: Mapping[str, Any], context: Context
           ) -> Iterator[Violation]:
     settings = node.settings
-    if settings.eviction_hard is None or settings.merges_defaults:
+    if not settings.written("evictionHard") or settings.merges_defaults:
         return
-    dropped = [s for s in DEFAULT_EVICTION_HARD if s not in settings.eviction_hard]
-    if dropped:
-        yield Violation("evictionHard is set partially without mergeDefaultEvictionSettings: "
-                        f"these default signals become 0: {', '.join(dropped)}",
-                        ("evictionHard",))
+    if settings.drop_in and "evictionHard" not in settings.from_flags:
+        return  # a drop-in's map is merged key by key into the base configuration's
+    written = settings.written_map("evictionHard")
+    if written is None:
+        return  # not a map: OOM206
+    dropped = [f"{signal}<{value}" for signal, value in DEFAULT_EVICTION_HARD.items()
+               if signal not in written]
+    if not dropped:
+        return
+    how = "--eviction-hard replaces the defaults" if "evictionHard" in settings.from_flags \
+        else "evictionHard is set partially without mergeDefaultEvictionSettings: true"
+    yield Violation(f"{how}: these default signals become 0 (never evicted on): "
+                    f"{', '.join(dropped)}", ("evictionHard",))

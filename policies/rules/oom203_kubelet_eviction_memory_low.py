@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from policies.node.rulekit import KUBELET_CONFIG_HEADER, human
 from policies.node.subjects import KubeletSubject
+from policies.node.thresholds import MEMORY
 from policies.quantity import parse_quantity
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._node import KUBELET_CONFIG_HEADER, MEMORY, human, threshold_bytes
 
 CODE = "OOM203"
 NAME = "kubelet-eviction-memory-low"
@@ -41,9 +42,15 @@ evictionHard:
 def check(node: KubeletSubject, params: Mapping[str, Any], context: Context
           ) -> Iterator[Violation]:
     minimum = parse_quantity(params["min"])
-    threshold = node.settings.hard_thresholds().get(MEMORY)
-    value = threshold_bytes(threshold, context.node_memory)
-    if threshold is not None and value is not None and value < minimum:
-        yield Violation(f"hard memory.available {threshold.text} ({human(value)}) is below "
-                        f"{human(minimum)}: eviction starts too late to beat the OOM killer",
-                        ("evictionHard", MEMORY))
+    threshold = node.settings.hard_memory()
+    if threshold is None or not threshold.usable:
+        return  # unknown, absent or disabled: OOM201; invalid: OOM206
+    value = threshold.bytes_for(context.node_memory)
+    if value is None or value >= minimum:
+        return  # a percentage needs node.memory to be judged
+    shown = threshold.text if threshold.quantity is not None else \
+        f"{threshold.text} of {human(context.node_memory)} = {human(value)}"
+    origin = "" if node.settings.written("evictionHard") else " (the kubelet default)"
+    yield Violation(f"hard memory.available {shown}{origin} is below {human(minimum)}: the "
+                    f"kubelet starts evicting with only {human(value)} left, too late to beat "
+                    "the kernel OOM killer", ("evictionHard", MEMORY))

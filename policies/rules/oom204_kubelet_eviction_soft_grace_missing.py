@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from policies.node.rulekit import KUBELET_CONFIG_HEADER
 from policies.node.subjects import KubeletSubject
+from policies.node.thresholds import parse_threshold
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._node import KUBELET_CONFIG_HEADER
 
 CODE = "OOM204"
 NAME = "kubelet-eviction-soft-grace-missing"
@@ -38,8 +39,17 @@ evictionSoftGracePeriod:
 
 def check(node: KubeletSubject, params: Mapping[str, Any], context: Context
           ) -> Iterator[Violation]:
-    grace = node.settings.eviction_soft_grace_period
-    for signal in node.settings.eviction_soft:
-        if signal not in grace:
-            yield Violation(f"evictionSoft {signal} has no evictionSoftGracePeriod: the kubelet "
-                            "refuses to start", ("evictionSoft", signal))
+    settings = node.settings
+    soft = settings.effective_map("evictionSoft")
+    if soft is None:
+        soft = settings.written_map("evictionSoft") or {}
+    for signal, raw in soft.items():
+        threshold = parse_threshold(signal, raw)
+        if threshold.error or threshold.ignored:
+            continue  # invalid: OOM206; 0% and 100% are dropped and need no grace period
+        known, grace = settings.map_value("evictionSoftGracePeriod", signal)
+        if known and grace is None:
+            yield Violation(f"evictionSoft {signal}<{threshold.text} has no "
+                            "evictionSoftGracePeriod: the kubelet refuses to start (grace "
+                            "period must be specified for the soft eviction threshold)",
+                            ("evictionSoft", signal))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from policies.node.rulekit import KUBELET_CONFIG_HEADER, human
 from policies.node.subjects import KubeletSubject
+from policies.node.thresholds import MEMORY
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._node import KUBELET_CONFIG_HEADER, MEMORY
 
 CODE = "OOM205"
 NAME = "kubelet-eviction-soft-not-above-hard"
@@ -53,17 +54,23 @@ evictionSoftGracePeriod:
 
 def check(node: KubeletSubject, params: Mapping[str, Any], context: Context
           ) -> Iterator[Violation]:
-    soft = node.settings.soft_thresholds().get(MEMORY)
-    hard = node.settings.hard_thresholds().get(MEMORY)
-    if soft is None or hard is None or soft.error or hard.error or soft.ignored or hard.ignored:
+    soft = node.settings.soft_memory()
+    hard = node.settings.hard_memory()
+    if soft is None or hard is None or not soft.usable or not hard.usable:
         return
-    if soft.percentage is not None and hard.percentage is not None:
-        soft_value, hard_value = soft.percentage, hard.percentage
-    else:
-        soft_b, hard_b = soft.bytes_for(context.node_memory), hard.bytes_for(context.node_memory)
-        if soft_b is None or hard_b is None:
-            return
-        soft_value, hard_value = soft_b, hard_b
-    if soft_value <= hard_value:
-        yield Violation(f"soft memory.available {soft.text} is not above hard {hard.text}: the "
-                        "soft threshold never fires first", ("evictionSoft", MEMORY))
+    if soft.percent is not None and hard.percent is not None:
+        if soft.percent <= hard.percent:  # both of the same capacity
+            yield Violation(f"soft memory.available {soft.text} is not above hard "
+                            f"{hard.text}: the soft threshold never fires first, pods are "
+                            "killed without their grace period", ("evictionSoft", MEMORY))
+        return
+    soft_bytes = soft.bytes_for(context.node_memory)
+    hard_bytes = hard.bytes_for(context.node_memory)
+    if soft_bytes is None or hard_bytes is None:
+        return  # a percentage against a quantity needs node.memory
+    if soft_bytes <= hard_bytes:
+        sizes = "" if soft.quantity is not None and hard.quantity is not None else \
+            f" ({human(soft_bytes)} <= {human(hard_bytes)} of {human(context.node_memory)})"
+        yield Violation(f"soft memory.available {soft.text} is not above hard {hard.text}"
+                        f"{sizes}: the soft threshold never fires first, pods are killed "
+                        "without their grace period", ("evictionSoft", MEMORY))

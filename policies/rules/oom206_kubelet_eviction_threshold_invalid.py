@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from policies.node.kubelet import SIGNALS, parse_threshold, valid_duration
+from policies.node.rulekit import KUBELET_CONFIG_HEADER
 from policies.node.subjects import KubeletSubject
-from policies.quantity import QuantityError, parse_quantity
+from policies.node.thresholds import (
+    grace_period_error,
+    minimum_reclaim_error,
+    parse_threshold,
+)
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._node import KUBELET_CONFIG_HEADER
 
 CODE = "OOM206"
 NAME = "kubelet-eviction-threshold-invalid"
@@ -47,33 +50,32 @@ evictionSoftGracePeriod:
 )
 
 
+_CHECKS: dict[str, Callable[[str, object], str | None]] = {
+    "evictionHard": lambda signal, raw: parse_threshold(signal, raw).error,
+    "evictionSoft": lambda signal, raw: parse_threshold(signal, raw).error,
+    "evictionSoftGracePeriod": grace_period_error,
+    "evictionMinimumReclaim": minimum_reclaim_error,
+}
+
+
 def check(node: KubeletSubject, params: Mapping[str, Any], context: Context
           ) -> Iterator[Violation]:
     settings = node.settings
-    for field_name, values in (("evictionHard", settings.eviction_hard or {}),
-                               ("evictionSoft", settings.eviction_soft)):
-        for signal, raw in values.items():
-            threshold = parse_threshold(signal, raw)
-            if threshold.error:
-                yield Violation(f"{field_name}: {threshold.error}; the kubelet refuses to start",
-                                (field_name, signal))
-    for signal, raw in settings.eviction_soft_grace_period.items():
-        if signal not in SIGNALS:
-            yield Violation(f"evictionSoftGracePeriod: unknown eviction signal {signal!r}",
-                            ("evictionSoftGracePeriod", signal))
-        elif not valid_duration(str(raw)):
-            yield Violation(f"evictionSoftGracePeriod {signal}: {raw!r} is not a duration "
-                            "(like 90s or 1m30s)", ("evictionSoftGracePeriod", signal))
-    for signal, raw in settings.eviction_minimum_reclaim.items():
-        text = str(raw).strip()
-        if signal not in SIGNALS:
-            yield Violation(f"evictionMinimumReclaim: unknown eviction signal {signal!r}",
-                            ("evictionMinimumReclaim", signal))
+    for problem in settings.flag_problems:
+        if problem.field in _CHECKS:
+            yield Violation(problem.message, (problem.field,), line=problem.line,
+                            column=problem.column)
+    for field_name, validate in _CHECKS.items():
+        if not settings.written(field_name):
             continue
-        try:
-            ok = parse_quantity(text[:-1] if text.endswith("%") else text) >= 0
-        except QuantityError:
-            ok = False
-        if not ok:
-            yield Violation(f"evictionMinimumReclaim {signal}: {raw!r} is not a non-negative "
-                            "quantity or percentage", ("evictionMinimumReclaim", signal))
+        values = settings.written_map(field_name)
+        if values is None:
+            yield Violation(f"{field_name} must be a map of signal to value, not "
+                            f"{settings.fields[field_name]!r}: the kubelet cannot decode the "
+                            "configuration", (field_name,))
+            continue
+        for signal, raw in values.items():
+            error = validate(signal, raw)
+            if error:
+                yield Violation(f"{field_name}: {error}; the kubelet refuses to start",
+                                (field_name, signal))

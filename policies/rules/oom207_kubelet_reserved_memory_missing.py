@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from policies.node.kubelet import RESERVABLE
+from policies.node.rulekit import KUBELET_CONFIG_HEADER, human
 from policies.node.subjects import KubeletSubject
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._node import KUBELET_CONFIG_HEADER
 
 CODE = "OOM207"
 NAME = "kubelet-reserved-memory-missing"
@@ -37,14 +38,51 @@ kubeReserved:
 )
 
 
+_FIELDS = ("systemReserved", "kubeReserved")
+
+
+def _invalid(node: KubeletSubject) -> Iterator[Violation]:
+    """Reservations the kubelet rejects at start-up (server.go parseResourceList)."""
+    settings = node.settings
+    for problem in settings.flag_problems:
+        if problem.field in _FIELDS:
+            yield Violation(problem.message, (problem.field,), line=problem.line,
+                            column=problem.column)
+    for name in _FIELDS:
+        values = settings.written_map(name)
+        if settings.written(name) and values is None:
+            yield Violation(f"{name} must be a map of resource to quantity: the kubelet "
+                            "cannot decode the configuration", (name,))
+            continue
+        for key in values or {}:
+            if key not in RESERVABLE:
+                yield Violation(f"{name} has {key!r}, which the kubelet cannot reserve (only "
+                                f"{', '.join(RESERVABLE)}): the kubelet refuses to start",
+                                (name, key))
+        reserved = settings.reserved(name)
+        if reserved is not None and reserved.error:
+            yield Violation(f"{reserved.error}: the kubelet refuses to start", (name, "memory"))
+
+
 def check(node: KubeletSubject, params: Mapping[str, Any], context: Context
           ) -> Iterator[Violation]:
+    invalid = list(_invalid(node))
+    yield from invalid
     settings = node.settings
-    kube = settings.reserved_memory_bytes("kube")
-    system = settings.reserved_memory_bytes("system")
-    if (kube is not None and kube > 0) or (system is not None and system > 0):
+    system, kube = settings.reserved("systemReserved"), settings.reserved("kubeReserved")
+    if invalid or system is None or kube is None:
+        return  # rejected anyway, or another input may reserve memory
+    if (system.amount or 0) > 0 or (kube.amount or 0) > 0:
         return
-    path = ("systemReserved",) if settings.system_reserved else (
-        ("kubeReserved",) if settings.kube_reserved else ())
-    yield Violation("neither systemReserved nor kubeReserved reserves memory: pods can be "
-                    "scheduled onto the memory the kubelet and system daemons need", path)
+    path = ("systemReserved",) if settings.written("systemReserved") else (
+        ("kubeReserved",) if settings.written("kubeReserved") else ())
+    eviction = settings.hard_memory_bytes(context.node_memory)
+    if context.node_memory is not None and eviction is not None:
+        allocatable = max(context.node_memory - eviction, 0)
+        left = (f"allocatable memory is {human(allocatable)} of {human(context.node_memory)}"
+                f" (only the hard eviction threshold {human(eviction)} is held back)")
+    else:
+        left = "allocatable memory is the node's memory minus only the hard eviction threshold"
+    yield Violation(f"neither systemReserved nor kubeReserved reserves memory: {left}; pods "
+                    "can be scheduled onto the memory the kubelet, the container runtime and "
+                    "system daemons need", path)

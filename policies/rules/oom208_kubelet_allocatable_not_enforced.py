@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from policies.node.rulekit import KUBELET_CONFIG_HEADER, human
 from policies.node.subjects import KubeletSubject
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._node import KUBELET_CONFIG_HEADER
 
 CODE = "OOM208"
 NAME = "kubelet-allocatable-not-enforced"
@@ -34,7 +34,18 @@ enforceNodeAllocatable: ["pods"]
 
 def check(node: KubeletSubject, params: Mapping[str, Any], context: Context
           ) -> Iterator[Violation]:
-    enforced = node.settings.enforced()
-    if "pods" not in enforced:
-        yield Violation(f"enforceNodeAllocatable is {enforced}: pods are not limited to "
-                        "allocatable memory and can starve the system", ("enforceNodeAllocatable",))
+    settings = node.settings
+    enforced = settings.enforced()
+    if enforced is None or "pods" in enforced:
+        return  # unknown (or not a list: OOM209), or enforced
+    kube = settings.reserved_bytes("kubeReserved")
+    system = settings.reserved_bytes("systemReserved")
+    eviction = settings.hard_memory_bytes(context.node_memory)
+    held = ""
+    if kube is not None and system is not None and eviction is not None:
+        held = (f"; the {human(kube + system + eviction)} held back for the system and hard "
+                "eviction is held back only on paper")
+    shown = "[" + ", ".join(enforced) + "]"
+    yield Violation(f"enforceNodeAllocatable is {shown} without pods: the kubepods cgroup gets "
+                    f"no memory limit, so pods together can use all of the node's memory{held}",
+                    ("enforceNodeAllocatable",))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from policies.node.rulekit import KUBELET_CONFIG_HEADER
 from policies.node.subjects import KubeletSubject
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._node import KUBELET_CONFIG_HEADER
 
 CODE = "OOM209"
 NAME = "kubelet-enforce-allocatable-invalid"
@@ -17,12 +17,20 @@ ENABLED = True
 PARAMS: dict[str, Any] = {}
 DEFAULTS: dict[str, Any] = {}
 
-# pkg/kubelet/apis/config/validation/validation.go (enforceNodeAllocatable checks)
-_VALID = ("pods", "system-reserved", "kube-reserved", "system-reserved-compressible",
+# pkg/kubelet/apis/config/validation/validation.go (ValidateKubeletConfiguration, the
+# enforceNodeAllocatable loop): the values, the cgroup each *-reserved value needs, and the
+# compressible values that exclude their plain twin.
+_VALID = ("pods", "system-reserved", "system-reserved-compressible", "kube-reserved",
           "kube-reserved-compressible", "none")
-_CGROUP = {"system-reserved": "systemReservedCgroup", "kube-reserved": "kubeReservedCgroup",
+_CGROUP = {"system-reserved": "systemReservedCgroup",
            "system-reserved-compressible": "systemReservedCgroup",
+           "kube-reserved": "kubeReservedCgroup",
            "kube-reserved-compressible": "kubeReservedCgroup"}
+_TWINS = (("system-reserved", "system-reserved-compressible"),
+          ("kube-reserved", "kube-reserved-compressible"))
+_REFUSES = "the kubelet refuses to start"
+_FLAG_FIELDS = ("enforceNodeAllocatable", "cgroupsPerQOS", "systemReservedCgroup",
+                "kubeReservedCgroup")
 
 DOC = RuleDoc(
     what="Validates `enforceNodeAllocatable` as the kubelet does: only known values, no "
@@ -44,32 +52,47 @@ systemReservedCgroup: /system.slice
 def check(node: KubeletSubject, params: Mapping[str, Any], context: Context
           ) -> Iterator[Violation]:
     settings = node.settings
-    if settings.enforce_node_allocatable is None:
+    field = "enforceNodeAllocatable"
+    for problem in settings.flag_problems:
+        if problem.field in _FLAG_FIELDS:
+            yield Violation(problem.message, (problem.field,), line=problem.line,
+                            column=problem.column)
+    if settings.written(field) and not isinstance(settings.fields[field], list):
+        yield Violation(f"{field} must be a list: the kubelet cannot decode the configuration",
+                        (field,))
         return
-    values = settings.enforce_node_allocatable
-    path = ("enforceNodeAllocatable",)
+    values = settings.enforced()
+    if values is None:
+        return  # set by another input
+    for plain, compressible in _TWINS:
+        if plain in values and compressible in values:
+            yield Violation(f"{field} has both {plain!r} and {compressible!r}, which cannot be "
+                            f"specified together: {_REFUSES}", (field, values.index(compressible)))
+    per_qos = settings.flag("cgroupsPerQOS", True)
     seen: set[str] = set()
-    for value in values:
-        if value not in _VALID:
-            yield Violation(f"enforceNodeAllocatable: unknown value {value!r} (valid: "
-                            f"{', '.join(_VALID)}); the kubelet refuses to start", path)
+    for index, value in enumerate(values):
+        where = (field, index) if settings.written(field) else ("cgroupsPerQOS",)
         if value in seen:
-            yield Violation(f"enforceNodeAllocatable: duplicate value {value!r}", path)
+            yield Violation(f"{field} has {value!r} twice: {_REFUSES}", where)
+            continue
         seen.add(value)
+        if value not in _VALID:
+            yield Violation(f"{field} has {value!r}; valid values are "
+                            f"{', '.join(_VALID)}: {_REFUSES}", where)
+            continue
+        if value == "none":
+            if len(values) > 1:
+                yield Violation(f"{field} has 'none' together with other values: {_REFUSES}",
+                                where)
+            continue
         cgroup_field = _CGROUP.get(value)
-        if cgroup_field:
-            configured = settings.system_reserved_cgroup if cgroup_field.startswith("system") \
-                else settings.kube_reserved_cgroup
-            if not configured:
-                yield Violation(f"enforceNodeAllocatable has {value!r} but {cgroup_field} is "
-                                "not set; the kubelet refuses to start", path)
-    if "none" in values and len(values) > 1:
-        yield Violation("enforceNodeAllocatable: 'none' cannot be combined with other values",
-                        path)
-    for twin in ("system-reserved", "kube-reserved"):
-        if twin in values and f"{twin}-compressible" in values:
-            yield Violation(f"enforceNodeAllocatable: {twin!r} and {twin + '-compressible'!r} "
-                            "cannot both be set", path)
-    if settings.cgroups_per_qos is False and [v for v in values if v != "none"]:
-        yield Violation("enforceNodeAllocatable needs cgroupsPerQOS: true; the kubelet refuses "
-                        "to start", ("cgroupsPerQOS",))
+        if cgroup_field is not None:
+            cgroup = settings.text_field(cgroup_field)
+            if cgroup == "":
+                yield Violation(f"{field} has {value!r} but {cgroup_field} is not set: "
+                                f"{_REFUSES}", where)
+        if per_qos is False:
+            shown = f"{value!r}" if settings.written(field) else f"{value!r} (the default)"
+            yield Violation(f"{field} has {shown} but cgroupsPerQOS is false: {_REFUSES}; "
+                            f"set {field} to [] or [none] to run without QoS cgroups",
+                            ("cgroupsPerQOS",))

@@ -6,10 +6,10 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
+from policies.node.rulekit import KUBELET_CONFIG_HEADER, human
 from policies.node.subjects import KubeletSubject
-from policies.quantity import QuantityError, parse_quantity
+from policies.quantity import QuantityError, parse_quantity, quantity_text
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._node import KUBELET_CONFIG_HEADER, human
 
 CODE = "OOM210"
 NAME = "kubelet-reserved-memory-mismatch"
@@ -46,29 +46,80 @@ reservedMemory:
 )
 
 
+_REFUSES = "the kubelet refuses to start"
+
+
+def _reserved_total(entries: list[Any]) -> tuple[Decimal, list[Violation]]:
+    """The memory of every NUMA node summed, and the entries the kubelet rejects
+    (validation_reserved_memory.go: zero limits, a NUMA node and type given twice)."""
+    total = Decimal(0)
+    problems: list[Violation] = []
+    seen: set[tuple[str, str]] = set()
+    for index, entry in enumerate(entries):
+        where = ("reservedMemory", index)
+        if not isinstance(entry, dict):
+            problems.append(Violation(f"reservedMemory[{index}] must be a map with numaNode "
+                                      f"and limits: {_REFUSES}", where))
+            continue
+        limits = entry.get("limits")
+        if not isinstance(limits, dict):
+            if limits is not None:
+                problems.append(Violation(f"reservedMemory[{index}].limits must be a map of "
+                                          f"memory type to quantity: {_REFUSES}", where))
+            continue
+        for kind, raw in limits.items():
+            place = (*where, "limits", str(kind))
+            key = (str(entry.get("numaNode")), str(kind))
+            if key in seen:
+                problems.append(Violation(f"reservedMemory gives {kind} of NUMA node "
+                                          f"{key[0]} twice: {_REFUSES}", place))
+            seen.add(key)
+            text = quantity_text(raw)
+            try:
+                amount = parse_quantity(text if text is not None else raw)
+            except QuantityError as exc:
+                problems.append(Violation(f"reservedMemory {kind} {raw!r} of NUMA node "
+                                          f"{key[0]} is not a quantity ({exc}): {_REFUSES}",
+                                          place))
+                continue
+            if amount == 0:
+                problems.append(Violation(f"reservedMemory {kind} of NUMA node {key[0]} is "
+                                          f"zero, which is not allowed: {_REFUSES}", place))
+            if kind == "memory":
+                total += amount
+    return total, problems
+
+
 def check(node: KubeletSubject, params: Mapping[str, Any], context: Context
           ) -> Iterator[Violation]:
     settings = node.settings
-    if settings.memory_manager_policy != "Static":
+    if settings.memory_manager_policy() != "Static":
         return
-    total = Decimal(0)
-    for entry in settings.reserved_memory:
-        limits = entry.get("limits")
-        raw = limits.get("memory") if isinstance(limits, dict) else None
-        if raw is None:
-            continue
-        try:
-            total += parse_quantity(raw)
-        except QuantityError:
-            return  # reported elsewhere; no sum to compare
-    kube = settings.reserved_memory_bytes("kube")
-    system = settings.reserved_memory_bytes("system")
+    for problem in settings.flag_problems:
+        if problem.field == "reservedMemory":
+            yield Violation(problem.message, ("reservedMemory",), line=problem.line,
+                            column=problem.column)
+    if settings.written("reservedMemory") and settings.reserved_memory() is None:
+        yield Violation(f"reservedMemory must be a list: {_REFUSES}", ("reservedMemory",))
+        return
+    entries = settings.reserved_memory()
+    if entries is None:
+        return  # set by another input
+    total, problems = _reserved_total(entries)
+    yield from problems
+    kube = settings.reserved_bytes("kubeReserved")
+    system = settings.reserved_bytes("systemReserved")
     eviction = settings.hard_memory_bytes(context.node_memory)
-    if kube is None or system is None or eviction is None:
-        return  # a percentage threshold without node.memory: cannot be summed
+    if problems or kube is None or system is None or eviction is None:
+        return  # unknown, invalid (OOM206/OOM207), or a percentage without node.memory
     expected = kube + system + eviction
-    if total != expected:
-        yield Violation(f"reservedMemory {human(total)} != kubeReserved {human(kube)} + "
-                        f"systemReserved {human(system)} + hard eviction {human(eviction)} = "
-                        f"{human(expected)}: the kubelet refuses to start",
-                        ("reservedMemory",))
+    if total == expected:
+        return
+    hard = settings.hard_memory()
+    shown = human(eviction) if hard is None or hard.quantity is not None or not hard.usable \
+        else f"{hard.text} of {human(context.node_memory)} = {human(eviction)}"
+    path = ("reservedMemory",) if settings.written("reservedMemory") else \
+        ("memoryManagerPolicy",)
+    yield Violation(f"reservedMemory {human(total)} != kubeReserved {human(kube)} + "
+                    f"systemReserved {human(system)} + hard eviction {shown} = "
+                    f"{human(expected)}: with memoryManagerPolicy Static {_REFUSES}", path)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from policies.node.rulekit import KUBELET_CONFIG_HEADER
 from policies.node.subjects import KubeletSubject
+from policies.node.thresholds import MEMORY
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._node import KUBELET_CONFIG_HEADER, MEMORY
 
 CODE = "OOM211"
 NAME = "kubelet-eviction-no-minimum-reclaim"
@@ -35,8 +36,13 @@ evictionMinimumReclaim:
 
 def check(node: KubeletSubject, params: Mapping[str, Any], context: Context
           ) -> Iterator[Violation]:
-    if MEMORY not in node.settings.eviction_minimum_reclaim:
-        path = ("evictionMinimumReclaim",) if node.settings.eviction_minimum_reclaim else \
-            ("evictionHard",)
-        yield Violation("no evictionMinimumReclaim for memory.available: the node will hover "
-                        "at the eviction threshold and evict pod after pod", path)
+    settings = node.settings
+    known, reclaim = settings.map_value("evictionMinimumReclaim", MEMORY)
+    hard = settings.hard_memory()
+    if not known or reclaim is not None or hard is None or not hard.usable:
+        return  # set, set elsewhere, or no memory eviction to reclaim for (OOM201)
+    path = ("evictionMinimumReclaim",) if settings.written("evictionMinimumReclaim") else \
+        ("evictionHard", MEMORY)
+    yield Violation("no evictionMinimumReclaim for memory.available: each eviction frees just "
+                    f"enough to get back above the hard threshold {hard.text}, so the node "
+                    "hovers at it and evicts pod after pod", path)

@@ -6,9 +6,9 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
+from policies.node.rulekit import KUBELET_CONFIG_HEADER, human
 from policies.node.subjects import KubeletSubject
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._node import KUBELET_CONFIG_HEADER, human
 
 CODE = "OOM212"
 NAME = "kubelet-reserved-below-recommended"
@@ -56,13 +56,24 @@ def recommended(capacity: Decimal) -> Decimal:
 def check(node: KubeletSubject, params: Mapping[str, Any], context: Context
           ) -> Iterator[Violation]:
     if context.node_memory is None:
-        return
-    kube = node.settings.reserved_memory_bytes("kube")
-    system = node.settings.reserved_memory_bytes("system")
+        return  # off without node.memory
+    settings = node.settings
+    kube = settings.reserved_bytes("kubeReserved")
+    system = settings.reserved_bytes("systemReserved")
     if kube is None or system is None:
-        return
+        return  # set elsewhere, or invalid (OOM207)
     want = recommended(context.node_memory)
-    if kube + system < want:
-        yield Violation(f"kubeReserved + systemReserved memory is {human(kube + system)}, below "
-                        f"the {human(want.to_integral_value())} recommended for a "
-                        f"{human(context.node_memory)} node", ("kubeReserved",))
+    if kube + system >= want:
+        return
+    if settings.written("kubeReserved"):
+        path: tuple[str, ...] = ("kubeReserved", "memory")
+    elif settings.written("systemReserved"):
+        path = ("systemReserved", "memory")
+    else:
+        path = ()
+    yield Violation(f"kubeReserved {human(kube)} + systemReserved {human(system)} = "
+                    f"{human(kube + system)} is below the {human(want)} recommended for a "
+                    f"{human(context.node_memory)} node (25% of the first 4GiB, 20% of the "
+                    "next 4GiB, 10% of the next 8GiB, 6% of the next 112GiB, 2% above): the "
+                    "kubelet, the runtime and the OS compete with pods for the rest",
+                    path)

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from policies.node.subjects import SysctlSubject
+from policies.node.sysctl import integer_value
 from policies.rule import Context, RuleDoc, Scope, Violation
 
 CODE = "OOM220"
@@ -28,11 +29,20 @@ DOC = RuleDoc(
 )
 
 
+_MEANING = {1: "the kernel panics on any system-wide out-of-memory",
+            2: "the kernel panics on every out-of-memory, even one confined to a container's "
+               "memory limit"}
+
+
 def check(node: SysctlSubject, params: Mapping[str, Any], context: Context
           ) -> Iterator[Violation]:
-    entry = node.effective().get("vm.panic_on_oom")
-    if entry is not None and entry.value.strip() in ("1", "2"):
-        yield Violation(f"vm.panic_on_oom = {entry.value}: the node panics instead of killing "
-                        "one process; the kubelet sets 0 at start-up (or refuses to start with "
-                        "protectKernelDefaults) and a sysctl reload undoes it",
-                        ("vm.panic_on_oom",), line=entry.line, column=entry.column)
+    entry = node.get("vm.panic_on_oom")
+    value = integer_value(entry.value) if entry is not None else None
+    if entry is None or value not in _MEANING:
+        return
+    assert value is not None
+    yield Violation(f"vm.panic_on_oom = {entry.value}: {_MEANING[value]}, taking the whole "
+                    "node down instead of killing one process; the kubelet sets 0 at start-up (or "
+                    "refuses to start with protectKernelDefaults: true), and a later sysctl "
+                    "reload of this file undoes that", ("vm.panic_on_oom",),
+                    line=entry.line, column=entry.column)

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from policies.node.subjects import SysctlSubject
+from policies.node.sysctl import integer_value
 from policies.rule import Context, RuleDoc, Scope, Violation
 
 CODE = "OOM221"
@@ -28,11 +29,24 @@ DOC = RuleDoc(
 )
 
 
+_MEANING = {0: "heuristic overcommit: the kernel refuses allocations it guesses cannot be "
+               "met",
+            2: "strict accounting: allocations fail once the commit limit (swap + "
+               "overcommit_ratio% of RAM) is reached, in containers far below their limits"}
+
+
 def check(node: SysctlSubject, params: Mapping[str, Any], context: Context
           ) -> Iterator[Violation]:
-    entry = node.effective().get("vm.overcommit_memory")
-    if entry is not None and entry.value.strip() != "1":
-        yield Violation(f"vm.overcommit_memory = {entry.value}, but the kubelet expects 1: it "
-                        "resets it at start-up (or refuses to start with protectKernelDefaults) "
-                        "and a sysctl reload undoes that", ("vm.overcommit_memory",),
-                        line=entry.line, column=entry.column)
+    entry = node.get("vm.overcommit_memory")
+    if entry is None:
+        return
+    value = integer_value(entry.value)
+    if value == 1:
+        return
+    meaning = _MEANING.get(value, "not a value the kernel accepts") if value is not None \
+        else "not a number"
+    yield Violation(f"vm.overcommit_memory = {entry.value} ({meaning}), but the kubelet "
+                    "expects 1: it sets 1 at start-up (or refuses to start with "
+                    "protectKernelDefaults: true), and a later sysctl reload of this file "
+                    "undoes that", ("vm.overcommit_memory",), line=entry.line,
+                    column=entry.column)

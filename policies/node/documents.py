@@ -1,0 +1,243 @@
+"""Node subjects from YAML/JSON documents: KubeletConfiguration (standalone or beside kubeadm
+documents, with their ``nodeRegistration.kubeletExtraArgs``), and ConfigMap
+kube-system/kubelet-config (what kubeadm stores in the cluster)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from policies.model import locate as locate_in
+from policies.node.flags import FlagOverlay, apply_flags, flags_from_kubeadm
+from policies.node.kubelet import KubeletSettings, settings_from_config
+from policies.node.subjects import KubeletSubject, Position, comment_suppressions
+from policies.rule import ObjectRef, Suppression
+from policies.source import iter_documents
+
+KUBELET_API_GROUP = "kubelet.config.k8s.io/"
+KUBEADM_API_GROUP = "kubeadm.k8s.io/"
+KUBEADM_KINDS = frozenset({"InitConfiguration", "JoinConfiguration", "ClusterConfiguration"})
+# kubeadm names the ConfigMap kubelet-config (v1.24+) or kubelet-config-1.N (older).
+_CONFIG_MAP_NAME = re.compile(r"kubelet-config(?:-\d+\.\d+)?\Z")
+_DOC_SEPARATOR = re.compile(r"^---(?:[ \t].*)?$")
+_KUBELET_CONFIG_KIND = re.compile(r"^kind:[ \t]*[\"']?KubeletConfiguration\b", re.MULTILINE)
+_BLOCK_HEADER = re.compile(r"\s*([|>])([1-9]?)[-+]?([1-9]?)\s*(?:#.*)?$")
+
+
+class NodeInputError(ValueError):
+    """Node configuration that cannot be read at all; carries a position in the file."""
+
+    def __init__(self, message: str, line: int | None, column: int | None) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+
+def basename(file: str | None) -> str | None:
+    return os.path.basename(file) if file else None
+
+
+def _pos(node: Any) -> Position | None:
+    pos = getattr(node, "pos", None)
+    return pos if pos and pos != (0, 0) else None
+
+
+def document_span(text: str, line: int) -> tuple[int, int]:
+    """First and last line of the YAML document holding ``line``, ``---`` lines excluded."""
+    first, last = 1, text.count("\n") + 1
+    for number, content in enumerate(text.splitlines(), 1):
+        if _DOC_SEPARATOR.match(content):
+            if number < line:
+                first = number + 1
+            elif number > line:
+                last = number - 1
+                break
+    return first, last
+
+
+def _document_suppressions(doc: Mapping[str, Any], text: str | None) -> list[Suppression]:
+    start = _pos(doc)
+    if not text:
+        return []
+    if start is None:
+        return comment_suppressions(text)
+    return comment_suppressions(text, *document_span(text, start[0]))
+
+
+def _annotation_suppressions(obj: Mapping[str, Any]) -> list[Suppression]:
+    meta = obj.get("metadata")
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    if not isinstance(annotations, dict):
+        return []
+    where = locate_in(obj, ("metadata", "annotations", "oomguard.io/ignore")) or (None, None)
+    reason = annotations.get("oomguard.io/ignore-reason")
+    return [Suppression(token.strip(), None if reason is None else str(reason),
+                        ("metadata", "annotations", "oomguard.io/ignore"), *where)
+            for token in str(annotations.get("oomguard.io/ignore") or "").split(",")
+            if token.strip()]
+
+
+def _kubeadm_extra_args(text: str | None) -> tuple[str, Any] | None:
+    """The kubeletExtraArgs with memory flags of the kubeadm documents of the same file:
+    InitConfiguration's first, else JoinConfiguration's."""
+    if not text or "kubeletExtraArgs" not in text:
+        return None
+    found: dict[str, Any] = {}
+    for doc in iter_documents(text):
+        data = doc.data
+        if not isinstance(data, dict) or data.get("kind") not in ("InitConfiguration",
+                                                                   "JoinConfiguration"):
+            continue
+        if not str(data.get("apiVersion") or "").startswith(KUBEADM_API_GROUP):
+            continue
+        registration = data.get("nodeRegistration")
+        args = registration.get("kubeletExtraArgs") if isinstance(registration, dict) else None
+        if flags_from_kubeadm(args):
+            found.setdefault(str(data["kind"]), args)
+    for kind in ("InitConfiguration", "JoinConfiguration"):
+        if kind in found:
+            return kind, found[kind]
+    return None
+
+
+def kubelet_subject(doc: Mapping[str, Any], file: str | None, text: str | None, *,
+                    complete: bool = True) -> KubeletSubject:
+    """A KubeletConfiguration document, with the kubeadm kubeletExtraArgs of its file."""
+    settings = settings_from_config(doc)
+    settings.complete = complete
+    overlay = FlagOverlay()
+    describe = "KubeletConfiguration"
+    extra = _kubeadm_extra_args(text)
+    if extra is not None:
+        kind, args = extra
+        overlay = apply_flags(settings, flags_from_kubeadm(args))
+        describe = f"KubeletConfiguration with {kind} nodeRegistration.kubeletExtraArgs"
+    meta = doc.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return KubeletSubject(
+        settings, ObjectRef(str(doc.get("apiVersion")), "KubeletConfiguration", None,
+                            str(name) if name is not None else basename(file)),
+        file, root=doc, overlay=overlay, default_position=_pos(doc),
+        suppression_list=_document_suppressions(doc, text), describe=describe)
+
+
+def _kubeadm_subjects(doc: Mapping[str, Any], file: str | None, text: str | None
+                      ) -> list[KubeletSubject]:
+    """kubeletExtraArgs of an Init/JoinConfiguration in a file without a
+    KubeletConfiguration: flags over the kubelet's defaults (kubeadm's generated
+    KubeletConfiguration sets no memory field)."""
+    registration = doc.get("nodeRegistration")
+    args = registration.get("kubeletExtraArgs") if isinstance(registration, dict) else None
+    flags = flags_from_kubeadm(args)
+    if not flags or (text and _KUBELET_CONFIG_KIND.search(text)):
+        return []  # nothing to lint, or merged into the KubeletConfiguration beside it
+    settings = KubeletSettings()
+    overlay = apply_flags(settings, flags)
+    kind = str(doc.get("kind"))
+    return [KubeletSubject(
+        settings, ObjectRef(str(doc.get("apiVersion")), kind, None, basename(file)), file,
+        overlay=overlay, default_position=_pos(args) or _pos(doc),
+        suppression_list=_document_suppressions(doc, text),
+        describe=f"{kind} nodeRegistration.kubeletExtraArgs over kubelet defaults")]
+
+
+def is_kubelet_config_map(obj: Mapping[str, Any]) -> bool:
+    meta = obj.get("metadata")
+    return (obj.get("kind") == "ConfigMap" and isinstance(meta, dict)
+            and isinstance(meta.get("name"), str) and bool(_CONFIG_MAP_NAME.match(meta["name"]))
+            and meta.get("namespace") in ("kube-system", None))
+
+
+def _block_shift(text: str | None, key_pos: Position | None
+                 ) -> Callable[[Position], Position] | None:
+    """How positions inside the ``kubelet`` string map onto the file: a literal block
+    (``kubelet: |``) keeps its lines, shifted down and right; any other scalar style is
+    pinned to the key."""
+    if key_pos is None:
+        return None
+    key_line, key_column = key_pos
+    lines = text.splitlines() if text else []
+    header = lines[key_line - 1] if 0 < key_line <= len(lines) else ""
+    after = header[key_column - 1:].partition(":")[2]
+    block = _BLOCK_HEADER.match(after)
+    if block is None or block.group(1) != "|":
+        return lambda _pos: key_pos
+    indicator = block.group(2) or block.group(3)
+    if indicator:
+        indent = len(header) - len(header.lstrip()) + int(indicator)
+    else:
+        indent = next((len(line) - len(line.lstrip()) for line in lines[key_line:]
+                       if line.strip()), 0)
+    return lambda pos: (pos[0] + key_line, pos[1] + indent)
+
+
+def config_map_subjects(obj: Mapping[str, Any], file: str | None, text: str | None
+                        ) -> list[KubeletSubject]:
+    """ConfigMap kube-system/kubelet-config: the KubeletConfiguration in ``data.kubelet``."""
+    data = obj.get("data")
+    raw = data.get("kubelet") if isinstance(data, dict) else None
+    if raw is None:
+        return []
+    key_pos = getattr(data, "key_pos", {}).get("kubelet")
+    if not isinstance(raw, str):
+        line, column = key_pos or (None, None)
+        raise NodeInputError("ConfigMap kube-system/kubelet-config: data.kubelet must be a "
+                             "string holding a KubeletConfiguration", line, column)
+    shift = _block_shift(text, key_pos)
+
+    def place(line: int | None, column: int | None) -> tuple[int | None, int | None]:
+        if shift is None or line is None:
+            return line, column
+        return shift((line, column or 1))
+
+    ref = ObjectRef(str(obj.get("apiVersion")), "ConfigMap",
+                    str((obj.get("metadata") or {}).get("namespace") or "kube-system"),
+                    str((obj.get("metadata") or {}).get("name")))
+    subjects: list[KubeletSubject] = []
+    for doc in iter_documents(raw):
+        if doc.data is None:
+            if doc.problems:
+                problem = doc.problems[0]
+                raise NodeInputError(
+                    f"ConfigMap {ref.namespace}/{ref.name}: the `kubelet` key is not YAML: "
+                    f"{problem.message}", *place(problem.line, problem.column))
+            continue
+        if not isinstance(doc.data, dict) or doc.data.get("kind") not in (
+                None, "KubeletConfiguration"):
+            what = doc.data.get("kind") if isinstance(doc.data, dict) else \
+                type(doc.data).__name__
+            raise NodeInputError(f"ConfigMap {ref.namespace}/{ref.name}: the `kubelet` key "
+                                 f"holds a {what}, not a KubeletConfiguration",
+                                 *place(doc.line or 1, 1))
+        suppressions = _annotation_suppressions(obj)
+        seen = {(s.token, s.line) for s in suppressions}
+        embedded = comment_suppressions(raw, shift=shift)
+        outer = _document_suppressions(obj, text) if _pos(obj) else []
+        for sup in outer + embedded:
+            if (sup.token, sup.line) not in seen:
+                seen.add((sup.token, sup.line))
+                suppressions.append(sup)
+        root_pos = _pos(doc.data)
+        subjects.append(KubeletSubject(
+            settings_from_config(doc.data), ref, file, root=doc.data,
+            default_position=shift(root_pos) if shift and root_pos else _pos(obj),
+            shift=shift, suppression_list=suppressions,
+            describe=f"ConfigMap {ref.namespace}/{ref.name} data.kubelet"))
+    return subjects
+
+
+def subjects_from_document(data: Any, file: str | None, text: str | None = None
+                           ) -> list[KubeletSubject] | None:
+    if not isinstance(data, dict):
+        return None
+    kind = data.get("kind")
+    api_version = str(data.get("apiVersion") or "")
+    if kind == "KubeletConfiguration" and api_version.startswith(KUBELET_API_GROUP):
+        return [kubelet_subject(data, file, text)]
+    if kind in KUBEADM_KINDS and api_version.startswith(KUBEADM_API_GROUP):
+        return [] if kind == "ClusterConfiguration" else _kubeadm_subjects(data, file, text)
+    if is_kubelet_config_map(data):
+        return config_map_subjects(data, file, text)
+    return None
