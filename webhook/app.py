@@ -16,36 +16,39 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from webhook import metrics
-from webhook.review import Decision, ReviewError, judge, parse_review, response
+from webhook.review import Decision, ReviewError, judge, parse_review, response, warning_text
 from webhook.runtime import Runtime
 
 MAX_BODY = 8 << 20  # 8 MiB; kube-apiserver's own request limit is 3 MiB per object
 log = logging.getLogger("oomguard.webhook")
+JSON = "application/json"
 
 
 def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json")
+    return Response(json.dumps(body), status=status, mimetype=JSON)
 
 
 def create_app(runtime: Runtime | None = None) -> Flask:
     app = Flask("oomguard")
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    # caps the reading of chunked bodies too: one byte past the limit tells "too large"
+    # from "exactly the limit" (werkzeug stops at the cap without complaint)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY + 1
     if runtime is None:  # a gunicorn worker: read the policy now, start the watchers
         runtime = Runtime.from_environment()
         runtime.start()
-    state = {"runtime": runtime}
-
-    def current() -> Runtime:
-        return state["runtime"]
+    current = runtime  # its engine is swapped in place when the policy file changes
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
         if request.path == "/validate":
-            metrics.BAD_REQUESTS.labels(str(status)).inc()
-            log.warning(json.dumps({"event": "bad-request", "status": status,
-                                    "error": exc.description}))
+            return _bad(status, exc.description or exc.name)
         return _json({"error": exc.name, "message": exc.description}, status)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:  # not /validate: that one answers anyway
+        log.exception(json.dumps({"event": "internal-error", "path": request.path}))
+        return _json({"error": "internal error", "message": type(exc).__name__}, 500)
 
     @app.get("/healthz")
     def healthz() -> Response:
@@ -53,9 +56,11 @@ def create_app(runtime: Runtime | None = None) -> Flask:
 
     @app.get("/readyz")
     def readyz() -> Response:
-        runtime = current()
-        return _json({"status": "ready", "policy": runtime.policy.source or "built-in",
-                      "cluster": "connected" if runtime.cluster.connected else "fallback"})
+        cluster = current.cluster
+        ready = cluster.ready()
+        return _json({"status": "ready" if ready else "waiting for the cluster lists",
+                      "policy": current.policy.source or "built-in",
+                      "cluster": cluster.state}, 200 if ready else 503)
 
     @app.get("/metrics")
     def metrics_endpoint() -> Response:
@@ -73,20 +78,22 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         try:
             text = raw.decode("utf-8")
             body = json.loads(text)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
             return _bad(400, f"the body is not JSON: {exc}")
         try:
             review = parse_review(body)
         except ReviewError as exc:
             return _bad(exc.status, str(exc))
-        runtime = current()
-        try:
+        runtime = current
+        try:  # runtime.engine is read once: a reload meanwhile does not mix two policies
             decision = judge(review, runtime.engine, runtime.cluster.facts(),
                              runtime.own_namespace, text)
         except Exception as exc:  # noqa: BLE001 - never the outage
             decision = _internal_error(runtime, exc)
-        elapsed = time.perf_counter() - started
-        _account(review, decision, elapsed)
+        try:
+            _account(review, decision, time.perf_counter() - started)
+        except Exception:  # noqa: BLE001 - a metrics or log failure must not fail a review
+            log.exception('{"event": "accounting-failed"}')
         return _json(response(review["uid"], decision))
 
     return app
@@ -94,9 +101,10 @@ def create_app(runtime: Runtime | None = None) -> Flask:
 
 def _bad(status: int, message: str) -> Response:
     metrics.BAD_REQUESTS.labels(str(status)).inc()
-    log.warning(json.dumps({"event": "bad-request", "status": status, "error": message}))
-    return _json({"error": "bad request" if status == 400 else "request too large",
-                  "message": message}, status)
+    log.warning(json.dumps({"event": "bad-request", "status": status, "error": message[:300],
+                            "remote": request.remote_addr}))
+    label = {400: "bad request", 413: "request too large"}.get(status, "invalid request")
+    return _json({"error": label, "message": message}, status)
 
 
 def _internal_error(runtime: Runtime, exc: Exception) -> Decision:
@@ -105,12 +113,12 @@ def _internal_error(runtime: Runtime, exc: Exception) -> Decision:
     text = f"oomguard internal error ({type(exc).__name__}); the request was not judged"
     if runtime.policy.webhook.get("on-internal-error") == "deny":
         return Decision(False, 500, text, reason="error")
-    return Decision(True, warnings=[text[:256]], reason="error")
+    return Decision(True, warnings=[warning_text(text)], reason="error")
 
 
 def _account(review: dict[str, Any], decision: Decision, elapsed: float) -> None:
-    kind = (review.get("kind") or {}).get("kind") or "?"
-    operation = review.get("operation") or "?"
+    kind = review["kind"]["kind"]
+    operation = review["operation"]
     metrics.REVIEWS.labels(kind, operation, decision.reason).inc()
     metrics.LATENCY.observe(elapsed)
     counts: dict[tuple[str, str], int] = {}
@@ -119,11 +127,12 @@ def _account(review: dict[str, Any], decision: Decision, elapsed: float) -> None
         counts[key] = counts.get(key, 0) + 1
     for (rule, severity), count in counts.items():
         metrics.FINDINGS.labels(rule, severity).inc(count)
-    log.info(json.dumps({
-        "event": "review", "uid": review.get("uid"), "kind": kind,
-        "namespace": review.get("namespace"), "name": review.get("name"),
-        "operation": operation, "dryRun": bool(review.get("dryRun")),
-        "decision": decision.reason, "allowed": decision.allowed,
-        "rules": sorted({f.rule for f in decision.findings}),
-        "latencyMs": round(elapsed * 1000, 3),
-    }))
+    if log.isEnabledFor(logging.INFO):
+        log.info(json.dumps({
+            "event": "review", "uid": review["uid"], "kind": kind,
+            "namespace": review.get("namespace"), "name": review.get("name"),
+            "subResource": review.get("subResource"), "operation": operation,
+            "dryRun": bool(review.get("dryRun")), "decision": decision.reason,
+            "allowed": decision.allowed, "rules": sorted({f.rule for f in decision.findings}),
+            "latencyMs": round(elapsed * 1000, 3),
+        }))

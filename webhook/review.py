@@ -7,23 +7,31 @@ decision. The two never mix (kopf keeps them apart the same way).
 
 from __future__ import annotations
 
-import copy
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from policies.config import Policy
-from policies.engine import Engine, ObjectResult
 from policies.rule import Finding, Severity
 
 API_VERSION = "admission.k8s.io/v1"
-MAX_WARNING = 256
+MAX_WARNING = 256  # kube-apiserver truncates longer warnings
+OPERATIONS = frozenset({"CREATE", "UPDATE", "DELETE", "CONNECT"})
 # A Pod created by one of these controllers was judged through its controller already.
 OWNER_KINDS = frozenset({"ReplicaSet", "StatefulSet", "DaemonSet", "Job",
                          "ReplicationController"})
-POD_KINDS = frozenset({"Pod", "PodTemplate", "ReplicationController", "ReplicaSet",
-                       "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"})
+# Built-in pod-bearing kinds by API group: a custom resource that happens to be called
+# "Deployment" in another group is not one of them.
+POD_KINDS: Mapping[str, str] = {
+    "Pod": "", "PodTemplate": "", "ReplicationController": "", "ReplicaSet": "apps",
+    "Deployment": "apps", "StatefulSet": "apps", "DaemonSet": "apps", "Job": "batch",
+    "CronJob": "batch",
+}
+# The only subresource judged: an in-place resize changes a running Pod's resources.
+RESIZE = "resize"
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 class ReviewError(Exception):
@@ -34,11 +42,26 @@ class ReviewError(Exception):
         self.status = status
 
 
+class Evaluator(Protocol):
+    """What the judge needs of :class:`policies.engine.Engine` (tests pass a fake)."""
+
+    @property
+    def policy(self) -> Policy: ...
+
+    def evaluate_object(self, obj: Any, *, text: str | None = ...,
+                        limit_ranges: Any = ..., node_memory: Decimal | None = ...,
+                        node_allocatable: Decimal | None = ...,
+                        allow_annotation_ignores: bool = ...) -> Any: ...
+
+
 @dataclass(frozen=True)
 class ClusterFacts:
-    """What the cluster tells us (or the policy's fallbacks)."""
+    """What the cluster tells us (or the policy's fallbacks).
 
-    limit_ranges: Sequence[Mapping[str, Any]] = ()
+    ``limit_ranges`` maps a namespace to its LimitRanges (objects, or the engine's
+    already-read ``ContainerDefaults``)."""
+
+    limit_ranges: Mapping[str, Sequence[Any]] = field(default_factory=dict)
     node_memory: Decimal | None = None
     node_allocatable: Decimal | None = None
 
@@ -52,11 +75,18 @@ class Decision:
     audit_annotations: dict[str, str] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     judged: bool = False
-    reason: str = "allowed"  # for logs and metrics: allowed, denied, warned, skipped, exempt
+    # for logs and metrics: allowed, warned, denied, skipped, exempt, error
+    reason: str = "allowed"
+
+
+def _optional_string(request: Mapping[str, Any], key: str) -> None:
+    value = request.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ReviewError(f"request.{key} must be a string")
 
 
 def parse_review(data: Any) -> dict[str, Any]:
-    """Validate the envelope; return ``request``."""
+    """Validate the envelope and the request fields the judge reads; return ``request``."""
     if not isinstance(data, dict):
         raise ReviewError("the body must be a JSON object (an AdmissionReview)")
     api_version, kind = data.get("apiVersion"), data.get("kind")
@@ -71,9 +101,20 @@ def parse_review(data: Any) -> dict[str, Any]:
     uid = request.get("uid")
     if not isinstance(uid, str) or not uid:
         raise ReviewError("request.uid is missing")
-    if request.get("operation") in ("CREATE", "UPDATE") and not isinstance(
-            request.get("object"), dict):
+    kind_info = request.get("kind")
+    if not isinstance(kind_info, dict) or not isinstance(kind_info.get("kind"), str):
+        raise ReviewError("request.kind is missing (group, version, kind)")
+    operation = request.get("operation")
+    if operation not in OPERATIONS:
+        raise ReviewError(f"request.operation {operation!r} is none of "
+                          f"{', '.join(sorted(OPERATIONS))}")
+    for key in ("namespace", "name", "subResource"):
+        _optional_string(request, key)
+    if operation in ("CREATE", "UPDATE") and not isinstance(request.get("object"), dict):
         raise ReviewError("request.object is missing")
+    old = request.get("oldObject")
+    if old is not None and not isinstance(old, dict):
+        raise ReviewError("request.oldObject must be an object")
     return request
 
 
@@ -93,16 +134,18 @@ def _line(finding: Finding) -> str:
     return f"{finding.rule} {finding.name}: {finding.message}"
 
 
-def _warning(finding: Finding) -> str:
-    text = _line(finding)
-    return text if len(text) <= MAX_WARNING else text[:MAX_WARNING - 1] + "…"
+def warning_text(text: str) -> str:
+    """One admission warning: printable (kube-apiserver drops a warning with control
+    characters), at most 256 characters."""
+    text = _UNPRINTABLE.sub(" ", text)
+    return text if len(text) <= MAX_WARNING else text[:MAX_WARNING - 3] + "..."
 
 
 def _owned_by_controller(obj: Mapping[str, Any]) -> str | None:
     meta = obj.get("metadata")
     owners = meta.get("ownerReferences") if isinstance(meta, dict) else None
     for owner in owners if isinstance(owners, list) else []:
-        if isinstance(owner, dict) and owner.get("controller") and \
+        if isinstance(owner, dict) and owner.get("controller") is True and \
                 owner.get("kind") in OWNER_KINDS:
             return str(owner.get("kind"))
     return None
@@ -115,20 +158,41 @@ def _downgrade(finding: Finding, why: str) -> Finding:
 
 
 def is_kubelet_config(request: Mapping[str, Any]) -> bool:
-    kind = (request.get("kind") or {}).get("kind")
-    return kind == "ConfigMap" and request.get("namespace") == "kube-system" and \
-        request.get("name") == "kubelet-config"
+    kind = request.get("kind") or {}
+    return kind.get("kind") == "ConfigMap" and kind.get("group", "") == "" and \
+        request.get("namespace") == "kube-system" and request.get("name") == "kubelet-config"
 
 
-def judges_kind(kind: str | None, group: str | None, policy: Policy) -> bool:
-    if kind in POD_KINDS:
+def judges_kind(kind_info: Mapping[str, Any], policy: Policy) -> bool:
+    """Whether the request's kind is one oomguard judges (built-in or mapped by policy)."""
+    kind, group = kind_info.get("kind"), kind_info.get("group") or ""
+    if POD_KINDS.get(str(kind)) == group:
         return True
-    return any(m.get("kind") == kind for m in policy.kinds)
+    version = kind_info.get("version") or ""
+    api_version = f"{group}/{version}" if group else version
+    return any(m.get("kind") == kind and m.get("apiVersion") in (None, api_version)
+               for m in policy.kinds)
 
 
-def judge(request: Mapping[str, Any], engine: Engine, cluster: ClusterFacts,
+def exempt_namespaces(policy: Policy, own_namespace: str | None) -> set[str]:
+    exempt = set(policy.exclude_namespaces or ("kube-system",))
+    if own_namespace:
+        exempt.add(own_namespace)
+    return exempt
+
+
+def _with_namespace(obj: dict[str, Any], namespace: str | None) -> dict[str, Any]:
+    """The object with ``metadata.namespace`` set: kube-apiserver may send a CREATE whose
+    namespace is only in the URL (and in ``request.namespace``)."""
+    meta = obj.get("metadata")
+    if not namespace or not isinstance(meta, dict) or meta.get("namespace"):
+        return obj
+    return {**obj, "metadata": {**meta, "namespace": namespace}}
+
+
+def judge(request: Mapping[str, Any], engine: Evaluator, cluster: ClusterFacts,
           own_namespace: str | None = None, raw: str | None = None) -> Decision:
-    """The admission decision for one request (raises only for internal errors).
+    """The admission decision for one parsed request (raises only for internal errors).
 
     ``raw`` is the request body as received, if at hand: it lets the engine skip scans for
     words the body does not contain."""
@@ -137,70 +201,74 @@ def judge(request: Mapping[str, Any], engine: Engine, cluster: ClusterFacts,
     operation = request.get("operation")
     kind_info: Mapping[str, Any] = request.get("kind") or {}
     kind = kind_info.get("kind")
+    sub_resource = request.get("subResource") or ""
     if operation not in ("CREATE", "UPDATE"):
         return Decision(True, reason="skipped")
     kubelet_config = is_kubelet_config(request)
-    if not kubelet_config and not judges_kind(kind, kind_info.get("group"), policy):
+    if not kubelet_config and not judges_kind(kind_info, policy):
+        return Decision(True, reason="skipped")
+    resize = kind == "Pod" and sub_resource == RESIZE
+    if sub_resource and not resize:  # status, ephemeralcontainers, ...: not ours
         return Decision(True, reason="skipped")
     namespace = request.get("namespace")
-    exempt = set(policy.exclude_namespaces or ("kube-system",))
-    if own_namespace:
-        exempt.add(own_namespace)
-    if not kubelet_config and namespace in exempt:
+    if not kubelet_config and namespace in exempt_namespaces(policy, own_namespace):
         return Decision(True, reason="exempt")
-    obj = copy.copy(request["object"])
-    if namespace and isinstance(obj.get("metadata"), dict) and \
-            not obj["metadata"].get("namespace"):
-        obj["metadata"] = {**obj["metadata"], "namespace": namespace}
     allow_ignores = bool(settings.get("allow-annotation-ignores", True))
-    limit_ranges = [lr for lr in cluster.limit_ranges
-                    if (lr.get("metadata") or {}).get("namespace") == namespace]
+    limit_ranges = cluster.limit_ranges.get(namespace or "", ())
 
-    def evaluate(target: Mapping[str, Any]) -> ObjectResult | None:
-        return engine.evaluate_object(target, text=raw, limit_ranges=limit_ranges,
+    def evaluate(target: dict[str, Any]) -> Any:
+        return engine.evaluate_object(_with_namespace(target, namespace), text=raw,
+                                      limit_ranges=limit_ranges,
                                       node_memory=cluster.node_memory,
                                       node_allocatable=cluster.node_allocatable,
                                       allow_annotation_ignores=allow_ignores)
 
+    obj: dict[str, Any] = request["object"]
     result = evaluate(obj)
     if result is None:
         return Decision(True, reason="skipped")
-    findings = list(result.findings)
-    problems = [p.message for p in result.problems]
+    findings: list[Finding] = list(result.findings)
     old = request.get("oldObject")
-    if operation == "UPDATE" and settings.get("ratchet", True) and isinstance(old, dict):
+    if operation == "UPDATE" and settings.get("ratchet", True) and isinstance(old, dict) and \
+            any(f.severity == Severity.ERROR for f in findings):
         old_result = evaluate(old)
         before = {(f.rule, f.container) for f in (old_result.findings if old_result else ())
                   if f.severity == Severity.ERROR}
         findings = [_downgrade(f, "already present before this update")
                     if f.severity == Severity.ERROR and (f.rule, f.container) in before else f
                     for f in findings]
-    # A resize changes the pod's own resources, which its controller never saw: judged fully.
-    resize = request.get("subResource") == "resize"
+    # A resize was never seen by the pod's controller: it is judged like any Pod.
     owner = _owned_by_controller(obj) if kind == "Pod" and not resize else None
     if owner and not settings.get("validate-owned-pods", False):
-        findings = [_downgrade(f, f"the pod's {owner} was judged already")
+        findings = [_downgrade(f, f"its {owner} was judged already")
                     if f.severity == Severity.ERROR else f for f in findings]
+    return _decision(request, findings, result)
+
+
+def _decision(request: Mapping[str, Any], findings: list[Finding], result: Any) -> Decision:
     errors = [f for f in findings if f.severity == Severity.ERROR]
-    warnings = [_warning(f) for f in findings if f.severity == Severity.WARNING]
-    warnings.extend(f"oomguard: {p}"[:MAX_WARNING] for p in problems)
+    warnings = [warning_text(_line(f)) for f in findings if f.severity == Severity.WARNING]
+    warnings.extend(warning_text(f"oomguard: {p.message}") for p in result.problems)
     audit: dict[str, str] = {}
-    facts = result.facts
+    facts = result.facts or {}
     if "qos" in facts:
         audit["qos"] = str(facts["qos"])
-        audit["pod-memory-request"] = str(facts.get("podMemoryRequest"))
+    if facts.get("podMemoryRequest") is not None:
+        audit["pod-memory-request"] = str(facts["podMemoryRequest"])
     infos = [_line(f) for f in findings if f.severity == Severity.INFO]
     if infos:
         audit["info"] = "; ".join(infos)
     decision = Decision(True, warnings=warnings, audit_annotations=audit, findings=findings,
                         judged=True, reason="warned" if warnings else "allowed")
     if errors:
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-        name = meta.get("name") or meta.get("generateName") or "?"
+        kind = (request.get("kind") or {}).get("kind")
+        namespace = request.get("namespace")
+        meta = request["object"].get("metadata")
+        meta = meta if isinstance(meta, dict) else {}
+        name = request.get("name") or meta.get("name") or meta.get("generateName") or "?"
         target = f"{kind} {namespace + '/' if namespace else ''}{name}"
         decision.allowed = False
         decision.code = 403
         decision.reason = "denied"
-        decision.message = (f"oomguard denied {target}: "
-                            + "; ".join(_line(f) for f in errors))
+        decision.message = f"oomguard denied {target}: " + "; ".join(_line(f) for f in errors)
     return decision

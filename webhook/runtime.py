@@ -1,13 +1,19 @@
 """Per-worker state: the current engine (reloaded when the policy file changes) and the
 cluster view. Swapping the engine is one reference assignment, so request threads always see
-a whole old or a whole new policy."""
+a whole old or a whole new policy.
+
+The policy file is polled every ``OOMGUARD_RELOAD_INTERVAL`` seconds (2 by default) by its
+resolved path, inode, mtime and size: the ``..data`` symlink swap of a ConfigMap volume
+changes the resolved path even when nothing else does.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from policies.config import Policy, PolicyError, load_policy
 from policies.engine import Engine
@@ -16,9 +22,15 @@ from webhook.cluster import ClusterView
 
 log = logging.getLogger("oomguard.webhook")
 RELOAD_INTERVAL = float(os.environ.get("OOMGUARD_RELOAD_INTERVAL", "2"))
+Signature = tuple[str, int, int, int]
+
+# The policy ``oomguard webhook`` read before starting gunicorn; workers inherit it by fork
+# and fall back to it when the file turned invalid meanwhile (a worker that fails to boot
+# would stop the whole server).
+startup_policy: Policy | None = None
 
 
-def _signature(path: str) -> tuple[str, int, int, int] | None:
+def _signature(path: str) -> Signature | None:
     """What changes when the file changes, including ConfigMap volumes' symlink swaps."""
     try:
         real = os.path.realpath(path)
@@ -35,7 +47,8 @@ class Runtime:
     own_namespace: str | None
     policy_path: str | None
     # the file as it was when the current policy was read: a change after that is reloaded
-    policy_signature: tuple[str, int, int, int] | None = None
+    policy_signature: Signature | None = None
+    stopped: threading.Event = field(default_factory=threading.Event)
 
     @property
     def policy(self) -> Policy:
@@ -45,7 +58,13 @@ class Runtime:
     def from_environment(cls) -> Runtime:
         path = os.environ.get("OOMGUARD_POLICY") or None
         signature = _signature(path) if path else None
-        policy = load_policy(path)
+        try:
+            policy = load_policy(path)
+        except PolicyError as exc:
+            if startup_policy is None:
+                raise
+            _reload_failed(exc, "the policy read at start-up")
+            policy = startup_policy
         return cls(Engine(policy), ClusterView(policy), os.environ.get("OOMGUARD_NAMESPACE"),
                    path, signature)
 
@@ -56,30 +75,34 @@ class Runtime:
         self.cluster.start()
 
     def _watch_policy(self) -> None:
+        while not self.stopped.wait(RELOAD_INTERVAL):
+            self.check_policy()
+
+    def check_policy(self) -> bool | None:
+        """Reload the policy if its file changed: True/False for a reload that
+        succeeded/failed, None when nothing changed (or the file is gone)."""
         assert self.policy_path is not None
-        stop = threading.Event()
-        while not stop.wait(RELOAD_INTERVAL):
-            current = _signature(self.policy_path)
-            if current == self.policy_signature or current is None:
-                continue
-            self.policy_signature = current
-            self.reload()
+        current = _signature(self.policy_path)
+        if current == self.policy_signature or current is None:
+            return None
+        self.policy_signature = current  # a bad file is reported once, not every poll
+        return self.reload()
 
     def reload(self) -> bool:
         try:
             policy = load_policy(self.policy_path)
         except PolicyError as exc:
-            metrics.POLICY_RELOADS.labels("error").inc()
-            log.error('{"event": "policy-reload-failed", "error": %s}', _json(str(exc)))
+            _reload_failed(exc, "the previous policy")
             return False
         self.engine = Engine(policy)
-        self.cluster.policy = policy
+        self.cluster.set_policy(policy)
         metrics.POLICY_RELOADS.labels("ok").inc()
-        log.info('{"event": "policy-reloaded", "file": %s}', _json(self.policy_path or ""))
+        log.info(json.dumps({"event": "policy-reloaded", "file": self.policy_path,
+                             "profile": policy.profile}))
         return True
 
 
-def _json(text: str) -> str:
-    import json
-
-    return json.dumps(text)
+def _reload_failed(exc: PolicyError, keeping: str) -> None:
+    metrics.POLICY_RELOADS.labels("error").inc()
+    log.error(json.dumps({"event": "policy-reload-failed", "error": str(exc)[:1000],
+                          "serving": keeping}))

@@ -9,8 +9,11 @@ connections, in-flight ones keep theirs, and a half-written pair is never loaded
 from __future__ import annotations
 
 import argparse
+import gc
+import json
 import logging
 import os
+import shutil
 import ssl
 import sys
 import tempfile
@@ -47,6 +50,7 @@ class CertificateReloader:
     def _build(self) -> ssl.SSLContext:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.set_alpn_protocols(["http/1.1"])
         context.load_cert_chain(certfile=self.certfile, keyfile=self.keyfile)
         return context
 
@@ -62,7 +66,8 @@ class CertificateReloader:
                     self.context = self._build()
                     self._signature = signature
                     logging.getLogger("oomguard.webhook").info(
-                        '{"event": "certificate-reloaded"}')
+                        '{"event": "certificate-reloaded", "file": %s}',
+                        json.dumps(self.certfile))
                 except (OSError, ssl.SSLError, ValueError):
                     pass  # mid-rotation (cert and key not yet a pair): keep the old one
         return self.context
@@ -73,16 +78,47 @@ def _parser() -> argparse.ArgumentParser:
                                      description="Run the validating admission webhook.")
     parser.add_argument("--cert-file", required=True, help="TLS certificate (PEM)")
     parser.add_argument("--key-file", required=True, help="TLS private key (PEM)")
-    parser.add_argument("--port", type=int, default=8443)
+    parser.add_argument("--port", type=_port, default=8443, help="HTTPS port (default 8443)")
     parser.add_argument("--bind", default="0.0.0.0", help="address to listen on")
     parser.add_argument("--policy", default=os.environ.get("OOMGUARD_POLICY"),
                         help="policy file, reloaded when it changes (env OOMGUARD_POLICY)")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8, help="threads per worker")
-    parser.add_argument("--log-level", default="info")
+    parser.add_argument("--workers", type=_positive, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=_positive, default=8, help="threads per worker")
+    parser.add_argument("--log-level", default="info",
+                        choices=["debug", "info", "warning", "error", "critical"])
     # benchmarks serve another WSGI app under exactly these settings (bench/webhook_load.py)
     parser.add_argument("--app", default="webhook.app:create_app", help=argparse.SUPPRESS)
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"not a TCP port: {value}")
+    return value
+
+
+def _metrics_dir() -> str | None:
+    """PROMETHEUS_MULTIPROC_DIR for the workers' samples, emptied before they start (a
+    container restart keeps an emptyDir, and stale files would add up into the new counts).
+    Returns the directory to remove at exit when this process made it."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        os.makedirs(given, exist_ok=True)
+        for name in os.listdir(given):
+            if name.endswith(".db"):
+                os.unlink(os.path.join(given, name))
+        return None
+    made = tempfile.mkdtemp(prefix="oomguard-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    return made
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -90,8 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from policies.config import PolicyError, load_policy
 
     try:
-        if args.policy:
-            load_policy(args.policy)  # fail fast on a bad policy at start-up
+        # fail fast on a bad policy at start-up; workers fall back to it later if need be
+        policy = load_policy(args.policy) if args.policy else None
         reloader = CertificateReloader(args.cert_file, args.key_file)
     except PolicyError as exc:
         print(f"oomguard webhook: {exc}", file=sys.stderr)
@@ -101,16 +137,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     if args.policy:
         os.environ["OOMGUARD_POLICY"] = os.path.abspath(args.policy)
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="oomguard-metrics-")
+    made_dir = _metrics_dir()
+    # imported only now: prometheus_client reads PROMETHEUS_MULTIPROC_DIR at import
+    from webhook import runtime
+
+    runtime.startup_policy = policy
     from gunicorn.app.base import BaseApplication
 
     def ssl_context(conf: Any, default_factory: Any) -> ssl.SSLContext:
         return reloader.current()
 
-    def post_worker_init(worker: Any) -> None:
+    def post_fork(server: Any, worker: Any) -> None:  # before the app is loaded
         logging.basicConfig(level=args.log_level.upper(), format="%(message)s",
                             stream=sys.stderr)
+
+    def post_worker_init(worker: Any) -> None:
+        # the app, the policy and the imported modules live as long as the worker: keep them
+        # out of the garbage collector's full passes
+        gc.freeze()
+        logging.getLogger("oomguard.webhook").info(json.dumps(
+            {"event": "worker-ready", "pid": os.getpid()}))
+
+    def on_exit(server: Any) -> None:
+        if made_dir:
+            shutil.rmtree(made_dir, ignore_errors=True)
 
     def child_exit(server: Any, worker: Any) -> None:
         from prometheus_client import multiprocess
@@ -129,8 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "certfile": args.cert_file,
         "keyfile": args.key_file,
         "ssl_context": ssl_context,
+        "post_fork": post_fork,
         "post_worker_init": post_worker_init,
         "child_exit": child_exit,
+        "on_exit": on_exit,
         "accesslog": None,
         "errorlog": "-",
         "loglevel": args.log_level,

@@ -1,0 +1,150 @@
+"""Start the real webhook: ``python -m webhook`` (gunicorn, TLS with a CA made for the test)
+on a free 127.0.0.1 port, waited for until ready, always stopped."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+import trustme
+
+from tests.webhook_support.certs import make_ca
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], Any], seconds: float = 10, every: float = 0.05) -> bool:
+    """Poll ``predicate`` until it holds or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    return False
+
+
+@dataclass
+class Server:
+    url: str
+    port: int
+    ca: trustme.CA
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+    policy_dir: Path
+    process: subprocess.Popen[bytes]
+    log_file: Path
+
+    def session(self) -> requests.Session:
+        session = requests.Session()
+        # REQUESTS_CA_BUNDLE in the environment would override session.verify
+        session.trust_env = False
+        session.verify = str(self.ca_file)
+        return session
+
+    def post(self, review: dict[str, Any], session: requests.Session | None = None
+             ) -> requests.Response:
+        return (session or self.session()).post(f"{self.url}/validate", json=review,
+                                                timeout=10)
+
+    def get(self, path: str) -> requests.Response:
+        return self.session().get(f"{self.url}{path}", timeout=10)
+
+    def log(self) -> str:
+        return self.log_file.read_text(errors="replace")
+
+    def worker_pids(self) -> list[int]:
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.process.pid)],
+                             capture_output=True, text=True, check=False).stdout
+        return [int(pid) for pid in out.split()]
+
+
+def configmap_volume(policy_dir: Path, text: str, generation: int) -> Path:
+    """Write the policy the way a ConfigMap volume does: ..data -> ..<ts>/ symlink swap."""
+    target = policy_dir / f"..{generation}"
+    target.mkdir()
+    (target / "policy.yaml").write_text(text)
+    tmp_link = policy_dir / "..data_tmp"
+    if tmp_link.is_symlink():
+        tmp_link.unlink()
+    tmp_link.symlink_to(target.name)
+    os.replace(tmp_link, policy_dir / "..data")
+    link = policy_dir / "policy.yaml"
+    if not link.is_symlink():
+        link.symlink_to("..data/policy.yaml")
+    return link
+
+
+def start_server(tmp: Path, policy_text: str | None, env: dict[str, str] | None = None,
+                 workers: int = 2, threads: int = 4, ready_path: str = "/readyz"
+                 ) -> Iterator[Server]:
+    """A generator fixture body: yields the running server, stops it afterwards."""
+    ca, ca_file, cert_file, key_file = make_ca(tmp)
+    policy_dir = tmp / "policy"
+    policy_dir.mkdir()
+    args = []
+    if policy_text is not None:
+        args = ["--policy", str(configmap_volume(policy_dir, policy_text, 1))]
+    port = free_port()
+    log_file = tmp / "server.log"
+    process_env = {k: v for k, v in os.environ.items()
+                   if k not in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST",
+                                "PROMETHEUS_MULTIPROC_DIR", "OOMGUARD_POLICY")}
+    process_env.update({"OOMGUARD_RELOAD_INTERVAL": "0.3", "OOMGUARD_NAMESPACE":
+                        "oomguard-system", "PYTHONPATH": os.pathsep.join(
+                            filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+                        **(env or {})})
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "webhook", "--cert-file", str(cert_file), "--key-file",
+             str(key_file), "--port", str(port), "--bind", "127.0.0.1", "--workers",
+             str(workers), "--threads", str(threads), *args],
+            stdout=log, stderr=subprocess.STDOUT, env=process_env, cwd=tmp)
+    server = Server(f"https://127.0.0.1:{port}", port, ca, ca_file, cert_file, key_file,
+                    policy_dir, process, log_file)
+    try:
+        # every worker booted (each logs worker-ready), and one of them answers
+        ok = wait_for(lambda: process.poll() is not None or (
+            server.log().count('"worker-ready"') >= workers and _answers(server, ready_path)),
+            seconds=30, every=0.1)
+        if not ok or process.poll() is not None:
+            raise RuntimeError(f"webhook did not start:\n{server.log()}")
+        yield server
+    finally:
+        stop(process)
+
+
+def _answers(server: Server, path: str) -> bool:
+    try:
+        return server.get(path).ok
+    except requests.RequestException:
+        return False
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+running_server = contextlib.contextmanager(start_server)
