@@ -141,6 +141,14 @@ def test_exempt_namespaces(server: Server) -> None:
         assert answer(server, body) == {"uid": body["request"]["uid"], "allowed": True}
 
 
+def test_resize_of_an_owned_pod_is_not_downgraded(server: Server) -> None:
+    resized = pod({"requests": {"memory": "512m"}, "limits": {"memory": "512m"}},
+                  owner="ReplicaSet")
+    old = pod(GUARANTEED, owner="ReplicaSet")
+    resp = answer(server, review(resized, operation="UPDATE", old=old, sub_resource="resize"))
+    assert resp["allowed"] is False and "OOM106" in resp["status"]["message"]
+
+
 def test_pod_resize_subresource_is_judged(server: Server) -> None:
     resized = pod({"requests": {"memory": "512m"}, "limits": {"memory": "512m"}})
     resp = answer(server, review(resized, operation="UPDATE", old=pod(GUARANTEED),
