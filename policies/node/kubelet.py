@@ -274,6 +274,9 @@ class KubeletSettings:
         reserved_memory = self.reserved_memory()
         if reserved_memory:
             facts["reservedMemory"] = [_plain(entry) for entry in reserved_memory]
+            total = _reserved_memory_total(reserved_memory)
+            if total is not None:
+                facts["reservedMemoryTotalBytes"] = int(total)
         if not self.complete:
             facts["notInThisInput"] = self.unknown_fields()
             if self.config_file:
@@ -310,6 +313,21 @@ def _reserved_fact(reserved: Reserved | None) -> dict[str, Any] | None:
         return {"value": reserved.text, "bytes": None, "error": reserved.error}
     return {"value": reserved.text,
             "bytes": 0 if reserved.amount is None else int(reserved.amount)}
+
+
+def _reserved_memory_total(entries: list[Any]) -> Decimal | None:
+    """The ``memory`` of every NUMA node summed; None when an entry cannot be read."""
+    total = Decimal(0)
+    for entry in entries:
+        limits = entry.get("limits") if isinstance(entry, Mapping) else None
+        raw = limits.get("memory") if isinstance(limits, Mapping) else None
+        if raw is None:
+            continue
+        try:
+            total += parse_quantity(raw)
+        except QuantityError:
+            return None
+    return total
 
 
 def _plain(value: Any) -> Any:
