@@ -84,6 +84,10 @@ def test_kubeadm_v1beta3_map_without_a_kubelet_configuration() -> None:
     [result] = lint_file(text)
     assert result.ref is not None and result.ref.kind == "JoinConfiguration"
     assert ("OOM201", 5, 5) in found([result])
+    # joining nodes take the cluster's kubelet-config: reservations are not known here
+    assert "OOM207" not in {rule for rule, _, _ in found([result])}
+    init = lint_file(text.replace("JoinConfiguration", "InitConfiguration"))
+    assert "OOM207" in {rule for rule, _, _ in found(init)}  # init: kubelet defaults
     # without memory flags there is nothing to lint
     assert node.subjects_from_document(next(iter_documents(
         "apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\n")).data, None) == []

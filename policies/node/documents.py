@@ -79,9 +79,10 @@ def _annotation_suppressions(obj: Mapping[str, Any]) -> list[Suppression]:
             if token.strip()]
 
 
-def _kubeadm_extra_args(text: str | None) -> tuple[str, Any] | None:
+def _kubeadm_extra_args(text: str | None) -> tuple[str, Any, bool] | None:
     """The kubeletExtraArgs with memory flags of the kubeadm documents of the same file:
-    InitConfiguration's first, else JoinConfiguration's."""
+    InitConfiguration's first, else JoinConfiguration's; and whether a JoinConfiguration's
+    were passed over."""
     if not text or "kubeletExtraArgs" not in text:
         return None
     found: dict[str, Any] = {}
@@ -98,7 +99,7 @@ def _kubeadm_extra_args(text: str | None) -> tuple[str, Any] | None:
             found.setdefault(str(data["kind"]), args)
     for kind in ("InitConfiguration", "JoinConfiguration"):
         if kind in found:
-            return kind, found[kind]
+            return kind, found[kind], kind == "InitConfiguration" and len(found) > 1
     return None
 
 
@@ -111,9 +112,11 @@ def kubelet_subject(doc: Mapping[str, Any], file: str | None, text: str | None, 
     describe = "KubeletConfiguration"
     extra = _kubeadm_extra_args(text)
     if extra is not None:
-        kind, args = extra
+        kind, args, passed_over = extra
         overlay = apply_flags(settings, flags_from_kubeadm(args))
         describe = f"KubeletConfiguration with {kind} nodeRegistration.kubeletExtraArgs"
+        if passed_over:
+            describe += " (the JoinConfiguration's kubeletExtraArgs are not applied)"
     meta = doc.get("metadata")
     name = meta.get("name") if isinstance(meta, dict) else None
     return KubeletSubject(
@@ -126,21 +129,24 @@ def kubelet_subject(doc: Mapping[str, Any], file: str | None, text: str | None, 
 def _kubeadm_subjects(doc: Mapping[str, Any], file: str | None, text: str | None
                       ) -> list[KubeletSubject]:
     """kubeletExtraArgs of an Init/JoinConfiguration in a file without a
-    KubeletConfiguration: flags over the kubelet's defaults (kubeadm's generated
-    KubeletConfiguration sets no memory field)."""
+    KubeletConfiguration. ``kubeadm init`` generates a KubeletConfiguration that sets no
+    memory field, so the flags apply over the kubelet's defaults; ``kubeadm join`` takes the
+    cluster's kubelet-config ConfigMap, so only what the flags set is known."""
     registration = doc.get("nodeRegistration")
     args = registration.get("kubeletExtraArgs") if isinstance(registration, dict) else None
     flags = flags_from_kubeadm(args)
     if not flags or (text and _KUBELET_CONFIG_KIND.search(text)):
         return []  # nothing to lint, or merged into the KubeletConfiguration beside it
-    settings = KubeletSettings()
-    overlay = apply_flags(settings, flags)
     kind = str(doc.get("kind"))
+    settings = KubeletSettings(complete=kind == "InitConfiguration")
+    overlay = apply_flags(settings, flags)
     return [KubeletSubject(
         settings, ObjectRef(str(doc.get("apiVersion")), kind, None, basename(file)), file,
         overlay=overlay, default_position=_pos(args) or _pos(doc),
         suppression_list=_document_suppressions(doc, text),
-        describe=f"{kind} nodeRegistration.kubeletExtraArgs over kubelet defaults")]
+        describe=f"{kind} nodeRegistration.kubeletExtraArgs over " + (
+            "the kubelet's defaults" if settings.complete else
+            "the cluster's kubelet-config ConfigMap"))]
 
 
 def is_kubelet_config_map(obj: Mapping[str, Any]) -> bool:
