@@ -31,7 +31,6 @@ from policies.node.thresholds import (
     value_text,
 )
 from policies.quantity import QuantityError, format_bytes, parse_quantity
-from policies.rule import Path
 
 __all__ = ["KubeletSettings", "FlagProblem", "Reserved", "settings_from_config", "MEMORY",
            "Threshold", "DEFAULT_EVICTION_HARD", "DEFAULT_ENFORCE_NODE_ALLOCATABLE",
@@ -344,7 +343,3 @@ def _plain(value: Any) -> Any:
 def settings_from_config(doc: Mapping[str, Any]) -> KubeletSettings:
     """The memory-related fields of a KubeletConfiguration document (dict or Map)."""
     return KubeletSettings({name: doc[name] for name in FIELDS if name in doc})
-
-
-def config_field_path(field_name: str, key: str | int | None = None) -> Path:
-    return (field_name,) if key is None else (field_name, key)
