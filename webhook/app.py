@@ -100,7 +100,7 @@ def create_app(runtime: Runtime | None = None) -> Flask:
 
 
 def _bad(status: int, message: str) -> Response:
-    metrics.BAD_REQUESTS.labels(str(status)).inc()
+    metrics.child(metrics.BAD_REQUESTS, str(status)).inc()
     log.warning(json.dumps({"event": "bad-request", "status": status, "error": message[:300],
                             "remote": request.remote_addr}))
     label = {400: "bad request", 413: "request too large"}.get(status, "invalid request")
@@ -119,20 +119,23 @@ def _internal_error(runtime: Runtime, exc: Exception) -> Decision:
 def _account(review: dict[str, Any], decision: Decision, elapsed: float) -> None:
     kind = review["kind"]["kind"]
     operation = review["operation"]
-    metrics.REVIEWS.labels(kind, operation, decision.reason).inc()
+    metrics.child(metrics.REVIEWS, kind, operation, decision.reason).inc()
     metrics.LATENCY.observe(elapsed)
-    counts: dict[tuple[str, str], int] = {}
-    for finding in decision.findings:
-        key = (finding.rule, str(finding.severity))
-        counts[key] = counts.get(key, 0) + 1
-    for (rule, severity), count in counts.items():
-        metrics.FINDINGS.labels(rule, severity).inc(count)
+    rules: dict[str, int] = {}
+    if decision.findings:
+        counts: dict[tuple[str, str], int] = {}
+        for finding in decision.findings:
+            key = (finding.rule, str(finding.severity))
+            counts[key] = counts.get(key, 0) + 1
+            rules[finding.rule] = 1
+        for (rule, severity), count in counts.items():
+            metrics.child(metrics.FINDINGS, rule, severity).inc(count)
     if log.isEnabledFor(logging.INFO):
         log.info(json.dumps({
             "event": "review", "uid": review["uid"], "kind": kind,
             "namespace": review.get("namespace"), "name": review.get("name"),
             "subResource": review.get("subResource"), "operation": operation,
             "dryRun": bool(review.get("dryRun")), "decision": decision.reason,
-            "allowed": decision.allowed, "rules": sorted({f.rule for f in decision.findings}),
+            "allowed": decision.allowed, "rules": sorted(rules),
             "latencyMs": round(elapsed * 1000, 3),
         }))

@@ -9,6 +9,7 @@ merges all of them.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE  # noqa: N811
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
@@ -25,7 +26,19 @@ INTERNAL_ERRORS = Counter("oomguard_internal_errors_total", "Errors while judgin
 POLICY_RELOADS = Counter("oomguard_policy_reloads_total", "Policy file reloads", ["result"])
 
 __all__ = ["REVIEWS", "FINDINGS", "LATENCY", "BAD_REQUESTS", "INTERNAL_ERRORS",
-           "POLICY_RELOADS", "CONTENT_TYPE", "render"]
+           "POLICY_RELOADS", "CONTENT_TYPE", "child", "render"]
+
+_children: dict[tuple[Any, ...], Any] = {}
+
+
+def child(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, remembered: labels() validates and locks on every call,
+    and the label sets here are few (kinds x operations x decisions, rules x severities)."""
+    key = (id(metric), *labels)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = metric.labels(*labels)
+    return found
 
 
 def render() -> bytes:

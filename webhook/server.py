@@ -150,6 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     def post_fork(server: Any, worker: Any) -> None:  # before the app is loaded
         logging.basicConfig(level=args.log_level.upper(), format="%(message)s",
                             stream=sys.stderr)
+        # the records are JSON lines of their own: skip finding the caller and the like
+        logging._srcfile = None  # type: ignore[attr-defined]
+        logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
 
     def post_worker_init(worker: Any) -> None:
         # the app, the policy and the imported modules live as long as the worker: keep them
@@ -172,6 +175,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"[{args.bind}]:{args.port}",
         "workers": args.workers,
         "worker_class": "gthread",
+        # one listening socket per worker (SO_REUSEPORT): the kernel spreads new connections
+        # over the workers. With one shared socket the first worker to wake takes most of a
+        # burst of new keep-alive connections and keeps them, leaving the others idle.
+        "reuse_port": True,
         "threads": args.threads,
         "keepalive": 75,  # longer than kube-apiserver's idle connection reuse
         "timeout": 30,
