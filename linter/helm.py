@@ -4,6 +4,8 @@
 Each rendered template is written to its own file under a temporary folder and reported
 under the template's own name (``CHART/templates/deployment.yaml``), so findings point at
 the template that produced the object, with the line inside the rendered document.
+A chart that cannot be rendered is an :class:`InputError` naming the chart (and, when Helm
+says where, the template line at fault); the other inputs are still linted.
 """
 
 from __future__ import annotations
@@ -18,12 +20,23 @@ from typing import Any
 
 from linter.inputs import InputError
 
-_SOURCE = re.compile(r"^# Source: (\S+)\s*$", re.MULTILINE)
 INSTALL_HINT = ("install the helm binary, or the optional extra: "
                 "pip install 'oomguard[helm]' (helm-python-sdk)")
 
+# `helm template` prints each manifest as "---\n# Source: CHART/templates/x.yaml\n<doc>\n".
+_DOCUMENT = re.compile(r"^---[ \t]*\r?\n(?=# Source: )", re.MULTILINE)
+_SOURCE = re.compile(r"# Source: (.+?)[ \t]*\r?\n")
+# Where Helm says a template failed: "parse error at (c/templates/x.yaml:3): ...",
+# "execution error at (c/templates/x.yaml:2:6): ...", "template: c/templates/x.yaml:2:6: ...".
+_WHERE = re.compile(r"(?:\(|template: )(?P<template>[^\s():]+):(?P<line>\d+)(?::(?P<col>\d+))?")
+
+
+class RenderError(Exception):
+    """A chart that Helm refused to render (bad template, values, schema or chart)."""
+
 
 def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Helm's merge of values files and --set values: maps merge, anything else replaces."""
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
             _deep_merge(base[key], value)
@@ -32,73 +45,149 @@ def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return base
 
 
+def split_template_output(stdout: str) -> dict[str, str]:
+    """``helm template`` output → {template path: its documents}, ``---``-separated."""
+    manifests: dict[str, list[str]] = {}
+    for chunk in _DOCUMENT.split(stdout):
+        source = _SOURCE.match(chunk)
+        if source is None:
+            continue  # text before the first document
+        body = chunk[source.end():]
+        manifests.setdefault(source.group(1), []).append(
+            body if body.endswith("\n") else body + "\n")
+    return {template: "---\n".join(docs) for template, docs in manifests.items()}
+
+
 def _render_with_binary(helm: str, chart: str, values: Sequence[str],
                         set_values: Sequence[str], release: str, namespace: str
                         ) -> dict[str, str]:
     argv = [helm, "template", release, chart, "--namespace", namespace]
     for path in values:
-        argv += ["-f", path]
+        argv += ["--values", path]
     for item in set_values:
         argv += ["--set", item]
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(done.stderr.strip() or f"helm template exited {done.returncode}")
-    manifests: dict[str, str] = {}
-    parts = _SOURCE.split(done.stdout)
-    for template, body in zip(parts[1::2], parts[2::2], strict=False):
-        manifests[template] = manifests.get(template, "") + "---\n" + body
-    return manifests
+        lines = [line.strip() for line in done.stderr.splitlines()]
+        errors = [line.removeprefix("Error: ") for line in lines if line.startswith("Error:")]
+        detail = " ".join(errors or [line for line in lines
+                                     if line and not line.startswith("Use --debug")])
+        raise RenderError(detail or f"helm template exited with status {done.returncode}")
+    return split_template_output(done.stdout)
 
 
-def _render_with_sdk(chart: str, values: Sequence[str], set_values: Sequence[str],
-                     release: str, namespace: str) -> dict[str, str]:
-    import helm_python as helm
-
+def _render_with_sdk(helm: Any, chart: str, values: Sequence[str],
+                     set_values: Sequence[str], release: str, namespace: str
+                     ) -> dict[str, str]:
+    helm.validate_release_name(release)
     merged: dict[str, Any] = {}
-    for path in values:
-        with open(path, encoding="utf-8") as handle:
-            _deep_merge(merged, helm.values_from_yaml(handle.read()) or {})
+    for path in values:  # later files win, then --set, as in `helm template`
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as exc:
+            raise RenderError(f"cannot read values file {path}: {exc.strerror or exc}"
+                              ) from None
+        _deep_merge(merged, helm.values_from_yaml(text) or {})
     for item in set_values:
         _deep_merge(merged, helm.parse_set_string(item))
     loaded = helm.Chart.load(chart)
-    loaded.validate_schema(loaded.merge_values(merged))
+    declared = [d.get("name") for d in loaded.metadata.get("dependencies") or []]
+    present = {d.get("name") for d in loaded.dependencies}
+    missing = [str(name) for name in declared if name not in present]
+    if missing:  # `helm template` refuses these too (action.CheckDependencies)
+        raise RenderError("found in Chart.yaml, but missing in charts/ directory: "
+                          + ", ".join(missing))
+    try:
+        loaded.validate_schema(loaded.merge_values(merged))
+    except helm.HelmValuesError as exc:
+        raise RenderError(f"values don't meet the chart's schema: {exc}") from None
     rendered: dict[str, str] = loaded.render(merged, name=release, namespace=namespace,
                                             is_install=True)
     return rendered
+
+
+def _load_sdk() -> tuple[Any, str | None]:
+    """The helm-python-sdk module, or why it cannot be used."""
+    try:
+        import helm_python
+    except ImportError:
+        return None, f"cannot render the chart: {INSTALL_HINT}"
+    except Exception as exc:  # noqa: BLE001 - HelmLibraryError: the native library
+        return None, (f"cannot render the chart: helm-python-sdk is installed but unusable "
+                      f"({_one_line(str(exc))}); {INSTALL_HINT}")
+    return helm_python, None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in text.strip().splitlines() if part.strip())
+
+
+def _renders_nothing(text: str) -> bool:
+    """Only blank lines, comments and document markers (a template switched off)."""
+    return all(not line.strip() or line.lstrip().startswith("#") or line.strip() == "---"
+               for line in text.splitlines())
+
+
+def _display(chart: str, template: str) -> str:
+    """``CHART_NAME/templates/x.yaml`` (Helm's name) → the file under the chart directory."""
+    inside = template.split("/", 1)[1] if "/" in template else template
+    return os.path.normpath(os.path.join(chart, inside))
+
+
+def _render_error(chart: str, message: str) -> InputError:
+    message = _one_line(message) or "unknown error"
+    where = _WHERE.search(message)
+    text = f"helm could not render chart {chart}: {message}"
+    if where is None:
+        return InputError(chart, text)
+    column = int(where.group("col")) if where.group("col") else None
+    return InputError(_display(chart, where.group("template")), text,
+                      int(where.group("line")), column)
 
 
 def render_charts(charts: Sequence[str], *, values: Sequence[str] = (),
                   set_values: Sequence[str] = (), release: str = "release",
                   namespace: str = "default"
                   ) -> tuple[list[tuple[str, str]], list[InputError], Callable[[], None]]:
-    """Render every chart; return (path, display name) pairs, errors, and a cleanup."""
+    """Render every chart with the same values, release name and namespace.
+
+    Returns (temporary path, display name) pairs, one per template that rendered a
+    manifest, the charts that failed as errors, and a cleanup that removes the files.
+    """
     workdir = tempfile.mkdtemp(prefix="oomguard-helm-")
     rendered: list[tuple[str, str]] = []
     errors: list[InputError] = []
     helm_binary = shutil.which("helm")
-    for chart in charts:
+    for index, chart in enumerate(dict.fromkeys(charts)):
+        if not os.path.exists(chart):
+            errors.append(InputError(chart, "no such chart directory or archive"))
+            continue
         try:
             if helm_binary:
                 manifests = _render_with_binary(helm_binary, chart, values, set_values,
                                                 release, namespace)
             else:
-                try:
-                    import helm_python  # noqa: F401
-                except ImportError:
-                    errors.append(InputError(chart, f"cannot render the chart: {INSTALL_HINT}"))
+                sdk, problem = _load_sdk()
+                if problem is not None:
+                    errors.append(InputError(chart, problem))
                     continue
-                manifests = _render_with_sdk(chart, values, set_values, release, namespace)
+                manifests = _render_with_sdk(sdk, chart, values, set_values, release,
+                                             namespace)
         except Exception as exc:  # noqa: BLE001 - template errors, bad values, bad charts
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            errors.append(InputError(chart, f"helm could not render the chart: {message}"))
+            errors.append(_render_error(chart, str(exc) or type(exc).__name__))
             continue
         for template, text in sorted(manifests.items()):
-            if not text.strip() or not template.endswith((".yaml", ".yml", ".json")):
-                continue  # NOTES.txt, helpers, templates that render nothing
-            relative = template.split("/", 1)[1] if "/" in template else template
-            path = os.path.join(workdir, os.path.basename(os.path.abspath(chart)), relative)
+            name = os.path.basename(template)
+            if name == "NOTES.txt" or name.startswith("_") or _renders_nothing(text):
+                continue  # what Helm itself never sends to the cluster
+            inside = template.split("/", 1)[1] if "/" in template else template
+            path = os.path.normpath(os.path.join(workdir, str(index), inside))
+            if not path.startswith(os.path.join(workdir, str(index), "")):
+                errors.append(InputError(chart, f"template name outside the chart: {template}"))
+                continue
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w", encoding="utf-8") as handle:
                 handle.write(text)
-            rendered.append((path, os.path.join(chart, relative)))
+            rendered.append((path, _display(chart, template)))
     return rendered, errors, lambda: shutil.rmtree(workdir, ignore_errors=True)
