@@ -1,8 +1,15 @@
-"""``--format github``: workflow commands that annotate the pull request."""
+"""``--format github``: workflow commands that annotate the pull request.
+
+One ``::error``/``::warning``/``::notice`` line per finding (and ``::error`` per input
+error), escaped as GitHub's toolkit does: ``%``, CR and LF in the message; additionally
+``:`` and ``,`` in property values. Paths are made relative to the working directory,
+which is the repository root in a workflow.
+"""
 
 from __future__ import annotations
 
 from linter.formats import RenderContext
+from linter.formats.sarif_format import relative_path
 from linter.runner import Report
 from policies.rule import Severity
 
@@ -19,7 +26,7 @@ def _property(text: str) -> str:
 
 def _line(command: str, file: str | None, line: int | None, column: int | None, title: str,
           message: str) -> str:
-    props = [f"file={_property(file or '')}"]
+    props = [f"file={_property(relative_path(file))}"] if file else []
     if line:
         props.append(f"line={line}")
     if column:

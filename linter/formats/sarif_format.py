@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
+from urllib.parse import quote
 
 from linter.formats import RenderContext
 from linter.runner import Report
@@ -17,16 +19,29 @@ INFORMATION_URI = "https://github.com/oomguard/oomguard"
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
-def _uri(path: str | None) -> str:
-    if not path:
-        return "<input>"
+def relative_path(path: str) -> str:
+    """A file name as code scanning and annotations want it: relative to the working
+    directory (the repository root in CI) when inside it, with forward slashes."""
     if os.path.isabs(path):
         try:
-            path = os.path.relpath(path)
-        except ValueError:
-            pass
+            inside = os.path.relpath(path)
+        except ValueError:  # another drive on Windows
+            inside = path
+        if not inside.startswith(".." + os.sep) and inside != "..":
+            path = inside
     path = path.replace(os.sep, "/")
     return path[2:] if path.startswith("./") else path
+
+
+def _uri(path: str | None) -> str:
+    """A relative URI reference (RFC 3986): forward slashes, unsafe characters escaped."""
+    path = relative_path(path or "<input>")
+    if re.match(r"^[A-Za-z]:/", path):  # a Windows drive path outside the working directory
+        return "file:///" + quote(path, safe="/:")
+    if path.startswith("/"):
+        return "file://" + quote(path, safe="/")
+    # keep RFC 3986 sub-delimiters; ':' is escaped so "a:b.yaml" cannot read as a scheme
+    return quote(path, safe="/!$&'()*+,;=@")
 
 
 def _rules() -> list[dict[str, Any]]:
@@ -79,6 +94,7 @@ def as_dict(report: Report, context: RenderContext) -> dict[str, Any]:
             "tool": {"driver": {"name": "oomguard", "version": context.tool_version,
                                 "semanticVersion": context.tool_version,
                                 "informationUri": INFORMATION_URI, "rules": rules}},
+            "columnKind": "unicodeCodePoints",
             "invocations": [{"executionSuccessful": not report.errors,
                              "toolExecutionNotifications": notifications}],
             "results": results,
