@@ -361,7 +361,7 @@ def test_certificate_rotation_keeps_in_flight_requests(tmp_path: Path) -> None:
         conn.close()
         assert answer(srv, review(pod(GUARANTEED)), kept)["allowed"]  # old connection served
         assert answer(srv, review(pod()))["allowed"] is False  # new connections too
-        assert "certificate-reloaded" in srv.log()
+        assert wait_for(lambda: "certificate-reloaded" in srv.log())
 
 
 def test_a_half_written_certificate_pair_is_not_loaded(tmp_path: Path) -> None:
