@@ -38,7 +38,11 @@ from tests.webhook_support import (
     write_cert,
 )
 
-POLICY = "rules:\n  OOM104: {max-ratio: 2.0}\n"
+POLICY = """rules:
+  OOM104: {max-ratio: 2.0}
+kinds:
+  - {apiVersion: argoproj.io/v1alpha1, kind: Rollout, podTemplate: spec.template}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +116,16 @@ def test_untouched_kinds_and_operations(server: Server) -> None:
                  review(pod(), operation="UPDATE", old=pod(), sub_resource="status")):
         resp = answer(server, body)
         assert resp == {"uid": body["request"]["uid"], "allowed": True}
+
+
+def test_kinds_mapped_in_the_policy_are_judged(server: Server) -> None:
+    rollout = {**deployment(None, name="canary"), "apiVersion": "argoproj.io/v1alpha1",
+               "kind": "Rollout"}
+    resp = answer(server, review(rollout))
+    assert resp["allowed"] is False
+    assert resp["status"]["message"].startswith("oomguard denied Rollout default/canary: ")
+    fine = {**deployment(GUARANTEED), "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout"}
+    assert answer(server, review(fine))["auditAnnotations"]["qos"] == "Guaranteed"
 
 
 def test_dry_run_gets_the_same_decision(server: Server) -> None:
