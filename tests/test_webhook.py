@@ -440,3 +440,26 @@ def test_internal_error_is_not_the_outage() -> None:
         else:
             assert resp["status"]["code"] == 500
 
+
+
+# -- start-up errors ---------------------------------------------------------------------------
+
+
+def test_start_up_errors_exit_2_with_a_message(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.webhook_support import make_ca
+    from webhook.server import main
+
+    _, _, cert, key = make_ca(tmp_path)
+    bad_policy = tmp_path / "policy.yaml"
+    bad_policy.write_text("rules:\n  OOM104: {max-ratio: lots}\n")
+    assert main(["--cert-file", str(cert), "--key-file", str(key), "--policy",
+                 str(bad_policy)]) == 2
+    assert "OOM104" in capsys.readouterr().err
+    assert main(["--cert-file", str(tmp_path / "missing.crt"), "--key-file", str(key)]) == 2
+    assert "cannot load the TLS certificate/key" in capsys.readouterr().err
+    assert main(["--cert-file", str(key), "--key-file", str(cert)]) == 2  # swapped
+    for bad in (["--workers", "0"], ["--port", "70000"], ["--log-level", "loud"]):
+        with pytest.raises(SystemExit) as info:
+            main(["--cert-file", str(cert), "--key-file", str(key), *bad])
+        assert info.value.code == 2
