@@ -24,9 +24,9 @@ from typing import Any
 from policies.config import Policy
 from policies.limitrange import ContainerDefaults, container_defaults
 from policies.quantity import QuantityError, parse_quantity
+from webhook import logs
 from webhook.review import ClusterFacts
 
-log = logging.getLogger("oomguard.webhook")
 WATCH_TIMEOUT = int(os.environ.get("OOMGUARD_WATCH_TIMEOUT", "300"))
 # how long /readyz waits for the first lists before answering ready with what it has
 SYNC_GRACE = float(os.environ.get("OOMGUARD_SYNC_GRACE", "10"))
@@ -173,9 +173,8 @@ class ClusterView:
     def _no_access(self, why: str) -> None:
         if not self._said_no_access:
             self._said_no_access = True
-            log.warning(json.dumps({"event": "no-api-access",
-                                    "fallback": "policy node values, no LimitRanges",
-                                    "error": why[:300]}))
+            logs.event(logging.WARNING, "no-api-access",
+                       fallback="policy node values, no LimitRanges", error=why[:300])
 
     def _client(self) -> Any:
         in_cluster = bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
@@ -212,17 +211,15 @@ class ClusterView:
                     if time.monotonic() - began < 1:  # closed at once: do not spin
                         self.stopped.wait(1)
             except Gone:
-                log.info(json.dumps({"event": "watch-expired", "resource": resource,
-                                     "action": "relist"}))
+                logs.event(logging.INFO, "watch-expired", resource=resource, action="relist")
                 continue
             except NoAccess as exc:
                 self.denied.add(resource)
                 self._no_access(f"{resource}: {exc}")
                 backoff = MAX_BACKOFF  # RBAC may be fixed later: keep trying, quietly
             except Exception as exc:  # noqa: BLE001 - dropped connections, API restarts, ...
-                log.warning(json.dumps({"event": "watch-failed", "resource": resource,
-                                        "action": "relist", "retryIn": backoff,
-                                        "error": f"{type(exc).__name__}: {exc}"[:300]}))
+                logs.event(logging.WARNING, "watch-failed", resource=resource, action="relist",
+                           retryIn=backoff, error=f"{type(exc).__name__}: {exc}"[:300])
             self.stopped.wait(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF)
 

@@ -9,7 +9,6 @@ changes the resolved path even when nothing else does.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -17,10 +16,9 @@ from dataclasses import dataclass, field
 
 from policies.config import Policy, PolicyError, load_policy
 from policies.engine import Engine
-from webhook import metrics
+from webhook import logs, metrics
 from webhook.cluster import ClusterView
 
-log = logging.getLogger("oomguard.webhook")
 RELOAD_INTERVAL = float(os.environ.get("OOMGUARD_RELOAD_INTERVAL", "2"))
 Signature = tuple[str, int, int, int]
 
@@ -97,12 +95,11 @@ class Runtime:
         self.engine = Engine(policy)
         self.cluster.set_policy(policy)
         metrics.POLICY_RELOADS.labels("ok").inc()
-        log.info(json.dumps({"event": "policy-reloaded", "file": self.policy_path,
-                             "profile": policy.profile}))
+        logs.event(logging.INFO, "policy-reloaded", file=self.policy_path,
+                   profile=policy.profile)
         return True
 
 
 def _reload_failed(exc: PolicyError, keeping: str) -> None:
     metrics.POLICY_RELOADS.labels("error").inc()
-    log.error(json.dumps({"event": "policy-reload-failed", "error": str(exc)[:1000],
-                          "serving": keeping}))
+    logs.event(logging.ERROR, "policy-reload-failed", error=str(exc)[:1000], serving=keeping)

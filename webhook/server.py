@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import logging
 import os
 import shutil
@@ -65,9 +64,9 @@ class CertificateReloader:
                 try:
                     self.context = self._build()
                     self._signature = signature
-                    logging.getLogger("oomguard.webhook").info(
-                        '{"event": "certificate-reloaded", "file": %s}',
-                        json.dumps(self.certfile))
+                    from webhook import logs
+
+                    logs.event(logging.INFO, "certificate-reloaded", file=self.certfile)
                 except (OSError, ssl.SSLError, ValueError):
                     pass  # mid-rotation (cert and key not yet a pair): keep the old one
         return self.context
@@ -158,8 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the app, the policy and the imported modules live as long as the worker: keep them
         # out of the garbage collector's full passes
         gc.freeze()
-        logging.getLogger("oomguard.webhook").info(json.dumps(
-            {"event": "worker-ready", "pid": os.getpid()}))
+        from webhook import logs
+
+        logs.event(logging.INFO, "worker-ready", pid=os.getpid())
 
     def on_exit(server: Any) -> None:
         if made_dir:

@@ -4,6 +4,7 @@ on a free 127.0.0.1 port, waited for until ready, always stopped."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -68,6 +69,18 @@ class Server:
 
     def log(self) -> str:
         return self.log_file.read_text(errors="replace")
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        """The server's JSON log lines of one event (gunicorn's own lines are no JSON)."""
+        found = []
+        for line in self.log().splitlines():
+            try:
+                entry = json.loads(line) if line.startswith("{") else None
+            except ValueError:  # a traceback line, say
+                continue
+            if isinstance(entry, dict) and entry.get("event") == name:
+                found.append(entry)
+        return found
 
     def worker_pids(self) -> list[int]:
         out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.process.pid)],
