@@ -289,19 +289,47 @@ def test_plain_http_and_untrusted_clients_are_refused(server: Server) -> None:
 
 
 def test_metrics_add_up_across_workers(server: Server) -> None:
-    before = metric(server, "oomguard_admission_reviews_total", kind="Pod",
-                    operation="CREATE", decision="denied")
+    # each worker adds its tallies to the shared files at least once a second: let the
+    # earlier tests' counts land before reading the baseline
+    time.sleep(1.5)
+    reviews = {"kind": "Pod", "operation": "CREATE", "decision": "denied"}
+    before = metric(server, "oomguard_admission_reviews_total", **reviews)
     findings = metric(server, "oomguard_findings_total", rule="OOM101", severity="error")
+    count = metric(server, "oomguard_review_duration_seconds_count")
     for _ in range(6):  # new connections, spread over both workers
         server.post(review(pod()))
-    assert metric(server, "oomguard_admission_reviews_total", kind="Pod",
-                  operation="CREATE", decision="denied") == before + 6
+    assert wait_for(lambda: metric(server, "oomguard_admission_reviews_total", **reviews)
+                    == before + 6)
     assert metric(server, "oomguard_findings_total", rule="OOM101", severity="error") == \
         findings + 6
-    assert metric(server, "oomguard_review_duration_seconds_count") >= 6
+    assert metric(server, "oomguard_review_duration_seconds_count") == count + 6
+    # cumulative buckets: the +Inf bucket is the count, and no bucket is above it
+    buckets = [metric(server, "oomguard_review_duration_seconds_bucket", le=le)
+               for le in ("0.0005", "0.001", "0.01", "1.0", "+Inf")]
+    assert buckets == sorted(buckets) and buckets[-1] == count + 6
+    assert metric(server, "oomguard_review_duration_seconds_sum") > 0
+    # nothing more arrives later: each review was counted once
+    time.sleep(1.5)
+    assert metric(server, "oomguard_admission_reviews_total", **reviews) == before + 6
     text = server.get("/metrics").text
     assert "# TYPE oomguard_review_duration_seconds histogram" in text
     assert "oomguard_policy_reloads_total" in text or "oomguard_internal_errors_total" in text
+
+
+def test_a_stopping_worker_adds_its_tallies(tmp_path: Path) -> None:
+    # no timed flush in this run: the counts reach the files only when a worker answers
+    # /metrics or exits
+    with running_server(tmp_path, None, env={"OOMGUARD_METRICS_FLUSH": "3600"}) as srv:
+        pids = srv.worker_pids()
+        for _ in range(8):
+            srv.post(review(pod()))
+        for pid in pids:  # gunicorn stops each gracefully and starts another
+            os.kill(pid, signal.SIGTERM)
+        assert wait_for(lambda: len(srv.worker_pids()) == 2 and
+                        not set(pids) & set(srv.worker_pids()), seconds=30)
+        assert metric(srv, "oomguard_admission_reviews_total", kind="Pod",
+                      decision="denied") == 8
+        assert metric(srv, "oomguard_review_duration_seconds_count") == 8
 
 
 def test_one_json_log_line_per_review(server: Server) -> None:

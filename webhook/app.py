@@ -119,22 +119,16 @@ def _internal_error(runtime: Runtime, exc: Exception) -> Decision:
 def _account(review: dict[str, Any], decision: Decision, elapsed: float) -> None:
     kind = review["kind"]["kind"]
     operation = review["operation"]
-    metrics.child(metrics.REVIEWS, kind, operation, decision.reason).inc()
-    metrics.LATENCY.observe(elapsed)
-    rules: dict[str, int] = {}
-    if decision.findings:
-        counts: dict[tuple[str, str], int] = {}
-        for finding in decision.findings:
-            key = (finding.rule, str(finding.severity))
-            counts[key] = counts.get(key, 0) + 1
-            rules[finding.rule] = 1
-        for (rule, severity), count in counts.items():
-            metrics.child(metrics.FINDINGS, rule, severity).inc(count)
+    counts: dict[tuple[str, str], int] = {}
+    for finding in decision.findings:
+        key = (finding.rule, str(finding.severity))
+        counts[key] = counts.get(key, 0) + 1
+    metrics.record_review(kind, operation, decision.reason, elapsed, counts)
     logs.review({
         "event": "review", "uid": review["uid"], "kind": kind,
         "namespace": review.get("namespace"), "name": review.get("name"),
         "subResource": review.get("subResource"), "operation": operation,
         "dryRun": bool(review.get("dryRun")), "decision": decision.reason,
-        "allowed": decision.allowed, "rules": sorted(rules),
+        "allowed": decision.allowed, "rules": sorted({rule for rule, _ in counts}),
         "latencyMs": round(elapsed * 1000, 3),
     })

@@ -161,6 +161,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         logs.event(logging.INFO, "worker-ready", pid=os.getpid())
 
+    def worker_exit(server: Any, worker: Any) -> None:  # in the worker, as it stops
+        from webhook import metrics
+
+        metrics.flush()
+
     def on_exit(server: Any) -> None:
         if made_dir:
             shutil.rmtree(made_dir, ignore_errors=True)
@@ -188,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ssl_context": ssl_context,
         "post_fork": post_fork,
         "post_worker_init": post_worker_init,
+        "worker_exit": worker_exit,
         "child_exit": child_exit,
         "on_exit": on_exit,
         "accesslog": None,
