@@ -7,7 +7,7 @@ input and evaluates the cross-object rules (OOM140) at the end.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -72,19 +72,22 @@ class Engine:
             self._by_scope[scope] = (*self._by_scope.get(scope, ()), setting)
         meta = policy.settings.get(META_CODE)
         self._meta = meta if meta is not None and meta.enabled else None
+        # immutable values, so sharing them between threads is safe
+        self._contexts: dict[tuple[Decimal | None, Decimal | None], Context] = {}
 
     def context(self, node_memory: Decimal | None = None,
                 node_allocatable: Decimal | None = None) -> Context:
-        return Context(node_memory=node_memory or self.policy.node_memory,
-                       node_allocatable=node_allocatable or self.policy.node_allocatable)
+        key = (node_memory, node_allocatable)
+        found = self._contexts.get(key)  # the webhook asks with the same node sizes each time
+        if found is None:
+            found = Context(node_memory=node_memory or self.policy.node_memory,
+                            node_allocatable=node_allocatable or self.policy.node_allocatable)
+            if len(self._contexts) > 64:  # node sizes come and go with the cluster
+                self._contexts.clear()
+            self._contexts[key] = found
+        return found
 
     # -- one subject --------------------------------------------------------------------
-    def _violations(self, subject: Any, scope: Scope, context: Context
-                    ) -> Iterator[tuple[RuleSetting, Violation]]:
-        for setting in self._by_scope.get(scope, ()):
-            for violation in setting.rule.check(subject, setting.params, context):
-                yield setting, violation
-
     def _finding(self, setting: RuleSetting, violation: Violation, subject: Subject
                  ) -> Finding:
         line, column = violation.line, violation.column
@@ -104,8 +107,9 @@ class Engine:
         ``deferred_codes`` are rules judged later (OOM140): an ignore naming them is not
         reported as having suppressed nothing.
         """
-        raw = [self._finding(s, v, subject)
-               for s, v in self._violations(subject, subject.scope, context)]
+        raw = [self._finding(setting, violation, subject)
+               for setting in self._by_scope.get(subject.scope, ())
+               for violation in setting.rule.check(subject, setting.params, context)]
         if not allow_ignores:
             return raw
         return self.apply_suppressions(raw, subject.suppressions(), subject, deferred_codes)

@@ -45,7 +45,7 @@ class ModelError(ValueError):
         self.path = path
 
 
-@dataclass
+@dataclass(slots=True)
 class Quantity:
     """One resource quantity field."""
 
@@ -71,7 +71,7 @@ def _quantity(raw: Any, path: Path, source: str = "manifest") -> Quantity:
         return Quantity(raw, None, path, source, str(exc))
 
 
-@dataclass
+@dataclass(slots=True)
 class ExecCommand:
     """A command line a container runs: its command+args, a hook or an exec probe."""
 
@@ -79,14 +79,14 @@ class ExecCommand:
     path: Path
 
 
-@dataclass
+@dataclass(slots=True)
 class EnvVar:
     name: str
     value: str | None
     path: Path
 
 
-@dataclass
+@dataclass(slots=True)
 class Container:
     name: str
     kind: str  # "container", "init" or "ephemeral"
@@ -126,7 +126,7 @@ class Container:
         return self.limits.get("memory")
 
 
-@dataclass
+@dataclass(slots=True)
 class Volume:
     name: str
     path: Path
@@ -135,7 +135,7 @@ class Volume:
     size_limit: Quantity | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class PodModel:
     """A pod spec with everything the workload rules read."""
 
@@ -350,14 +350,14 @@ def _find_key(node: Any, key: str, path: Path, found: list[Path]) -> None:
     found.sort()
 
 
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 def object_ref(obj: Mapping[str, Any]) -> ObjectRef:
     meta = as_mapping(obj.get("metadata"))
-
-    def text(value: Any) -> str | None:
-        return None if value is None else str(value)
-
-    return ObjectRef(text(obj.get("apiVersion")), text(obj.get("kind")),
-                     text(meta.get("namespace")), text(meta.get("name")))
+    return ObjectRef(_text(obj.get("apiVersion")), _text(obj.get("kind")),
+                     _text(meta.get("namespace")), _text(meta.get("name")))
 
 
 def template_path_for(obj: Mapping[str, Any], extra_kinds: Sequence[Mapping[str, Any]] = (),

@@ -12,7 +12,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from functools import lru_cache
+from typing import Any, NamedTuple, Protocol
 
 PathPart = str | int
 Path = tuple[PathPart, ...]
@@ -41,6 +42,7 @@ class Scope(str, enum.Enum):
     META = "meta"  # about suppressions themselves; computed by the engine
 
 
+@lru_cache(maxsize=4096)  # the same few paths recur in every object
 def format_path(path: Path) -> str:
     """``("spec", "containers", 0, "resources")`` -> ``spec.containers[0].resources``."""
     out: list[str] = []
@@ -54,8 +56,9 @@ def format_path(path: Path) -> str:
     return "".join(out)
 
 
-@dataclass(frozen=True)
-class Violation:
+# Violation, ObjectRef and Finding are named tuples: immutable like frozen dataclasses, and
+# made for every finding of every review, where a frozen dataclass costs four times as much.
+class Violation(NamedTuple):
     """What a rule's ``check()`` yields: a message and where it points."""
 
     message: str
@@ -66,8 +69,7 @@ class Violation:
     column: int | None = None
 
 
-@dataclass(frozen=True)
-class ObjectRef:
+class ObjectRef(NamedTuple):
     api_version: str | None
     kind: str | None
     namespace: str | None
@@ -82,8 +84,7 @@ class ObjectRef:
         return f"{self.kind or '?'} {ns}{self.name or '?'}"
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     rule: str
     name: str
     severity: Severity
