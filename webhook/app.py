@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 import orjson
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
 from werkzeug.exceptions import HTTPException
 
 from webhook import logs, metrics
@@ -69,10 +69,12 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     @app.post("/validate")
     def validate() -> Response:
         started = time.perf_counter()
-        length = request.content_length
+        # the proxy resolved once, not on every use (flask types the proxy as the Request)
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        length = req.content_length
         if length is not None and length > MAX_BODY:
             return _bad(413, f"the body is {length} bytes; at most {MAX_BODY} are accepted")
-        raw = request.get_data(cache=False)
+        raw = req.get_data(cache=False)
         if len(raw) > MAX_BODY:
             return _bad(413, f"the body is over {MAX_BODY} bytes")
         try:

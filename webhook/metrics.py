@@ -67,11 +67,11 @@ class _Tally:
         self.bounds: list[float] = list(bounds) if isinstance(bounds, list) else []
         self.buckets = [0] * len(self.bounds)
         self.latency_sum = 0.0
-        self.pid: int | None = None  # the process whose flusher thread runs
+        self.flushing = False  # whether this process has its flusher thread
 
     def start(self) -> None:
         """Start this process's flusher (threads do not survive gunicorn's fork)."""
-        self.pid = os.getpid()
+        self.flushing = True
         threading.Thread(target=self._flush_forever, name="metrics-flush", daemon=True).start()
 
     def _flush_forever(self) -> None:
@@ -83,6 +83,14 @@ class _Tally:
 _tally = _Tally()
 
 
+def _forked() -> None:  # a new worker: nothing tallied yet, and no flusher thread
+    global _tally
+    _tally = _Tally()
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
 def record_review(kind: str, operation: str, decision: str, seconds: float,
                   findings: dict[tuple[str, str], int]) -> None:
     """Count one answered review: its decision, its latency, its findings by rule and
@@ -91,7 +99,7 @@ def record_review(kind: str, operation: str, decision: str, seconds: float,
     reviews = child(REVIEWS, kind, operation, decision)
     found = [(child(FINDINGS, rule, severity), n) for (rule, severity), n in findings.items()]
     with tally.lock:
-        if tally.pid != os.getpid():
+        if not tally.flushing:
             tally.start()
         counts = tally.counts
         counts[reviews] = counts.get(reviews, 0.0) + 1
