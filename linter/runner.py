@@ -186,11 +186,8 @@ class FileLinter:
             report.errors.append(InputError(result.file or "", problem.message, problem.line,
                                             problem.column))
         report.findings.extend(result.findings)
-        if result.facts:
-            entry = result.facts_json()
-            if not self.keep_facts:
-                del entry["facts"]
-            report.objects.append(entry)
+        if result.has_facts:  # the facts themselves are computed only for JSON output
+            report.objects.append(result.facts_json(self.keep_facts))
         report.object_count += 1
 
 

@@ -8,13 +8,12 @@ input and evaluates the cross-object rules (OOM140) at the end.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from policies import node_hooks
 from policies.config import Policy, RuleSetting
-from policies.facts import pod_facts, public_facts
+from policies.facts import pod_facts, pod_memory_request, public_facts, qos_class
 from policies.limitrange import ContainerDefaults, apply_limit_ranges, container_defaults
 from policies.model import ModelError, PodModel, build_pod_model, object_ref, template_path_for
 from policies.registry import catalog
@@ -36,19 +35,49 @@ from policies.source import SourceProblem
 META_CODE = "OOM001"
 
 
-@dataclass
 class ObjectResult:
-    """Everything oomguard concluded about one object (or one node file)."""
+    """Everything oomguard concluded about one object (or one node file).
 
-    ref: ObjectRef | None
-    file: str | None
-    findings: list[Finding] = field(default_factory=list)
-    facts: dict[str, Any] = field(default_factory=dict)
-    problems: list[SourceProblem] = field(default_factory=list)
+    A pod's facts are computed when first read: text output and the webhook read none or
+    two of them (:meth:`summary`), and the per-container part costs as much as a rule."""
 
-    def facts_json(self) -> dict[str, Any]:
-        return {"file": self.file, "object": self.ref.to_json() if self.ref else None,
-                "facts": self.facts}
+    __slots__ = ("ref", "file", "findings", "problems", "_facts", "_model", "_node_memory")
+
+    def __init__(self, ref: ObjectRef | None, file: str | None,
+                 findings: list[Finding] | None = None, facts: dict[str, Any] | None = None,
+                 problems: list[SourceProblem] | None = None, *, model: PodModel | None = None,
+                 node_memory: Decimal | None = None) -> None:
+        self.ref, self.file = ref, file
+        self.findings = [] if findings is None else findings
+        self.problems = [] if problems is None else problems
+        self._facts = facts
+        self._model, self._node_memory = model, node_memory
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        if self._facts is None:
+            model = self._model
+            self._facts = {} if model is None else \
+                public_facts(pod_facts(model, self._node_memory))
+        return self._facts
+
+    def summary(self) -> dict[str, Any]:
+        """The pod's QoS class and scheduler memory request (what the webhook annotates)."""
+        model = self._model
+        if model is None or self._facts is not None:
+            facts = self.facts
+            return {k: facts[k] for k in ("qos", "podMemoryRequest") if k in facts}
+        return {"qos": qos_class(model), "podMemoryRequest": pod_memory_request(model)}
+
+    @property
+    def has_facts(self) -> bool:
+        return self._model is not None or bool(self._facts)
+
+    def facts_json(self, with_facts: bool = True) -> dict[str, Any]:
+        entry = {"file": self.file, "object": self.ref.to_json() if self.ref else None}
+        if with_facts:
+            entry["facts"] = self.facts
+        return entry
 
 
 def as_container_defaults(limit_ranges: Iterable[Any]) -> list[ContainerDefaults]:
@@ -218,12 +247,12 @@ class Engine:
                      deferred_codes: frozenset[str] = frozenset()) -> ObjectResult:
         findings = self.evaluate_subject(model, context, allow_ignores=allow_ignores,
                                          deferred_codes=deferred_codes)
-        facts = public_facts(pod_facts(model, context.node_memory))
         problems = []
         for message, path in model.problems:
             pos = model.locate(path)
             problems.append(SourceProblem(f"{model.ref}: {message}", *(pos or (None, None))))
-        return ObjectResult(model.ref, model.file, findings, facts, problems)
+        return ObjectResult(model.ref, model.file, findings, None, problems, model=model,
+                            node_memory=context.node_memory)
 
     def evaluate_node_subjects(self, subjects: Sequence[Subject], context: Context,
                                file: str | None, ref: ObjectRef | None,

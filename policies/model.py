@@ -161,6 +161,8 @@ class PodModel:
     facts_cache: dict[str, Any] | None = None
     qos_cache: str | None = None  # computed once per evaluation by policies.facts
     _resource_containers: list[Container] | None = field(default=None, repr=False)
+    _regular: list[Container] | None = field(default=None, repr=False)
+    _init: list[Container] | None = field(default=None, repr=False)
 
     @property
     def is_pod(self) -> bool:
@@ -179,14 +181,20 @@ class PodModel:
 
     @property
     def regular(self) -> list[Container]:
-        return [c for c in self.containers if c.kind == "container"]
+        if self._regular is None:
+            self._regular = [c for c in self.containers if c.kind == "container"]
+        return self._regular
 
     @property
     def init(self) -> list[Container]:
-        return [c for c in self.containers if c.kind == "init"]
+        if self._init is None:
+            self._init = [c for c in self.containers if c.kind == "init"]
+        return self._init
 
     # -- Subject protocol -------------------------------------------------------------
     def locate(self, path: Path) -> tuple[int, int] | None:
+        if not isinstance(self.root, (Map, Seq)):  # parsed JSON (the webhook): no positions
+            return None
         return locate(self.root, path)
 
     def suppressions(self) -> list[Suppression]:

@@ -32,6 +32,7 @@ POD_KINDS: Mapping[str, str] = {
 # The only subresource judged: an in-place resize changes a running Pod's resources.
 RESIZE = "resize"
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]+")
+ERROR, WARNING = Severity.ERROR, Severity.WARNING
 
 
 class ReviewError(Exception):
@@ -247,16 +248,23 @@ def judge(request: Mapping[str, Any], engine: Evaluator, cluster: ClusterFacts,
 
 
 def _decision(request: Mapping[str, Any], findings: list[Finding], result: Any) -> Decision:
-    errors = [f for f in findings if f.severity == Severity.ERROR]
-    warnings = [warning_text(_line(f)) for f in findings if f.severity == Severity.WARNING]
+    errors: list[Finding] = []
+    warnings: list[str] = []
+    infos: list[str] = []
+    for finding in findings:
+        if finding.severity is ERROR:
+            errors.append(finding)
+        elif finding.severity is WARNING:
+            warnings.append(warning_text(_line(finding)))
+        else:
+            infos.append(_line(finding))
     warnings.extend(warning_text(f"oomguard: {p.message}") for p in result.problems)
     audit: dict[str, str] = {}
-    facts = result.facts or {}
+    facts = result.summary()
     if "qos" in facts:
         audit["qos"] = str(facts["qos"])
     if facts.get("podMemoryRequest") is not None:
         audit["pod-memory-request"] = str(facts["podMemoryRequest"])
-    infos = [_line(f) for f in findings if f.severity == Severity.INFO]
     if infos:
         audit["info"] = "; ".join(infos)
     decision = Decision(True, warnings=warnings, audit_annotations=audit, findings=findings,

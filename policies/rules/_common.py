@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
 from policies.model import Container, PodModel, Quantity
 from policies.quantity import format_bytes
@@ -34,6 +35,12 @@ def memory_quantities(pod: PodModel) -> list[tuple[Quantity, Container | None]]:
         if volume.size_limit is not None and volume.emptydir_medium == "Memory":
             found.append((volume.size_limit, None))
     return found
+
+
+@lru_cache(maxsize=256)
+def decimal_param(value: float | int | str) -> Decimal:
+    """A numeric rule parameter as an exact Decimal (read on every check, parsed once)."""
+    return Decimal(str(value))
 
 
 def human(value: Decimal | int | None) -> str:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from decimal import Decimal
 from typing import Any
 
 from policies.model import PodModel
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._common import human, label
+from policies.rules._common import decimal_param, human, label
 
 CODE = "OOM104"
 NAME = "memory-limit-request-ratio"
@@ -52,7 +51,7 @@ spec:
 
 
 def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
-    max_ratio = Decimal(str(params["max-ratio"]))
+    max_ratio = decimal_param(params["max-ratio"])
     for container in pod.resource_containers():
         request, limit = container.memory_request, container.memory_limit
         if request is None or limit is None or request.value is None or limit.value is None:

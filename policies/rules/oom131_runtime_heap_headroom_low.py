@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from decimal import Decimal
 from typing import Any
 
 from policies.model import PodModel
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._common import human, label
+from policies.rules._common import decimal_param, human, label
 from policies.runtime_heap import heap_settings
 
 CODE = "OOM131"
@@ -56,8 +55,8 @@ spec:
 
 
 def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
-    fraction = Decimal(str(params["max-fraction"]))
-    max_percent = Decimal(str(params["max-ram-percentage"]))
+    fraction = decimal_param(params["max-fraction"])
+    max_percent = decimal_param(params["max-ram-percentage"])
     for container in pod.resource_containers():
         limit = container.memory_limit
         for heap in heap_settings(container):
