@@ -256,19 +256,24 @@ def as_mapping(value: Any) -> Mapping[str, Any]:
 
 
 def _resource_list(value: Any, path: Path) -> dict[str, Quantity]:
-    if not isinstance(value, dict):
+    if not value or not isinstance(value, dict):
         return {}
     return {str(name): _quantity(raw, (*path, str(name))) for name, raw in value.items()}
 
 
 def _strings(value: Any) -> list[str]:
-    if isinstance(value, list):
+    if value and isinstance(value, list):
         return ["" if v is None else str(v) for v in value]
     return []
 
 
+_EXEC_KEYS = frozenset({"lifecycle", "livenessProbe", "readinessProbe", "startupProbe"})
+
+
 def _exec_commands(raw: Mapping[str, Any], path: Path) -> list[ExecCommand]:
     found: list[ExecCommand] = []
+    if _EXEC_KEYS.isdisjoint(raw):
+        return found
     lifecycle = raw.get("lifecycle")
     if isinstance(lifecycle, dict):
         for hook in ("postStart", "preStop"):
@@ -295,7 +300,7 @@ def _container(raw: Any, kind: str, index: int, path: Path) -> Container:
     resources = resources or {}
     env: list[EnvVar] = []
     raw_env = raw.get("env")
-    if isinstance(raw_env, list):
+    if raw_env and isinstance(raw_env, list):
         for i, item in enumerate(raw_env):
             if isinstance(item, dict) and item.get("name") is not None:
                 value = item.get("value")
@@ -303,7 +308,7 @@ def _container(raw: Any, kind: str, index: int, path: Path) -> Container:
                                   (*path, "env", i)))
     mounts: list[tuple[str, Path]] = []
     raw_mounts = raw.get("volumeMounts")
-    if isinstance(raw_mounts, list):
+    if raw_mounts and isinstance(raw_mounts, list):
         for i, item in enumerate(raw_mounts):
             if isinstance(item, dict) and item.get("name") is not None:
                 mounts.append((str(item["name"]), (*path, "volumeMounts", i)))

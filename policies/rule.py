@@ -25,11 +25,14 @@ class Severity(enum.IntEnum):
     ERROR = 2
 
     def __str__(self) -> str:
-        return self.name.lower()
+        return _SEVERITY_NAMES[self]  # enum's name lookup is slow, and this runs per finding
 
     @classmethod
     def parse(cls, text: str) -> Severity:
         return cls[text.upper()]
+
+
+_SEVERITY_NAMES = {s: s.name.lower() for s in Severity}
 
 
 class Scope(str, enum.Enum):

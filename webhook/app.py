@@ -71,7 +71,7 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         started = time.perf_counter()
         # the proxy resolved once, not on every use (flask types the proxy as the Request)
         req: Request = request._get_current_object()  # type: ignore[attr-defined]
-        length = req.content_length
+        length = _declared_length(req.environ)
         if length is not None and length > MAX_BODY:
             return _bad(413, f"the body is {length} bytes; at most {MAX_BODY} are accepted")
         raw = req.get_data(cache=False)
@@ -99,6 +99,13 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         return _json(response(review["uid"], decision))
 
     return app
+
+
+def _declared_length(environ: dict[str, Any]) -> int | None:
+    """Content-Length as sent, if it is a number (werkzeug's parser costs ~5 us a review;
+    a malformed value is werkzeug's to refuse when the body is read)."""
+    text = environ.get("CONTENT_LENGTH")
+    return int(text) if text and text.isdigit() else None
 
 
 def _bad(status: int, message: str) -> Response:
