@@ -95,10 +95,13 @@ def as_container_defaults(limit_ranges: Iterable[Any]) -> list[ContainerDefaults
 class Engine:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
-        self._by_scope: dict[Scope, tuple[RuleSetting, ...]] = {}
+        # per scope: each enabled rule's check, its parameters and its setting, looked up
+        # once here rather than for every subject
+        self._checks: dict[Scope, tuple[tuple[Any, Mapping[str, Any], RuleSetting], ...]] = {}
         for setting in policy.enabled_rules():
             scope = setting.rule.scope
-            self._by_scope[scope] = (*self._by_scope.get(scope, ()), setting)
+            self._checks[scope] = (*self._checks.get(scope, ()),
+                                   (setting.rule.check, setting.params, setting))
         meta = policy.settings.get(META_CODE)
         self._meta = meta if meta is not None and meta.enabled else None
         # immutable values, so sharing them between threads is safe
@@ -136,9 +139,10 @@ class Engine:
         ``deferred_codes`` are rules judged later (OOM140): an ignore naming them is not
         reported as having suppressed nothing.
         """
-        raw = [self._finding(setting, violation, subject)
-               for setting in self._by_scope.get(subject.scope, ())
-               for violation in setting.rule.check(subject, setting.params, context)]
+        raw: list[Finding] = []
+        for check, params, setting in self._checks.get(subject.scope, ()):
+            for violation in check(subject, params, context):
+                raw.append(self._finding(setting, violation, subject))
         if not allow_ignores:
             return raw
         return self.apply_suppressions(raw, subject.suppressions(), subject, deferred_codes)

@@ -63,18 +63,18 @@ def _compute_qos(model: PodModel) -> str:
             if found != set(QOS_RESOURCES):
                 guaranteed = False
     else:
+        zero = Decimal(0)
         for container in model.resource_containers():
+            limited = 0  # how many of cpu and memory this container limits
             for name in QOS_RESOURCES:
                 req = _value(container.requests.get(name))
                 if req is not None and req > 0:
-                    requests[name] = requests.get(name, Decimal(0)) + req
-            found = set()
-            for name in QOS_RESOURCES:
+                    requests[name] = requests.get(name, zero) + req
                 lim = _value(container.limits.get(name))
                 if lim is not None and lim > 0:
-                    found.add(name)
-                    limits[name] = limits.get(name, Decimal(0)) + lim
-            if found != set(QOS_RESOURCES):
+                    limited += 1
+                    limits[name] = limits.get(name, zero) + lim
+            if limited != len(QOS_RESOURCES):
                 guaranteed = False
     if not requests and not limits:
         return BEST_EFFORT

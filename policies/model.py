@@ -199,6 +199,9 @@ class PodModel:
 
     def suppressions(self) -> list[Suppression]:
         found: list[Suppression] = []
+        if IGNORE_ANNOTATION not in self.annotations and \
+                IGNORE_ANNOTATION not in self.template_annotations:
+            return found  # the common case
         sources: list[tuple[Mapping[str, Any], Path]] = [(self.annotations, ("metadata",))]
         if self.template_path is not None:
             sources.append((self.template_annotations, (*self.template_path, "metadata")))

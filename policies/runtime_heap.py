@@ -49,13 +49,11 @@ def _words(text: str) -> list[str]:
         return text.split()
 
 
-# Text without any of these holds no heap setting: it is not split into words at all.
-_MARKERS = ("-Xmx", "MaxHeapSize", "MaxRAMPercentage", "max-old-space-size",
-            "max_old_space_size")
-
-
 def _mentions_heap(text: str) -> bool:
-    return any(marker in text for marker in _MARKERS)
+    """Text without any of these holds no heap setting: it is not split into words at all.
+    (Spelled out rather than any() over a tuple: this runs on every word of every command.)"""
+    return ("-Xmx" in text or "MaxHeapSize" in text or "MaxRAMPercentage" in text
+            or "max-old-space-size" in text or "max_old_space_size" in text)
 
 
 def _argv_words(container: Container) -> Iterator[tuple[str, Path]]:
