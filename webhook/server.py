@@ -82,7 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--policy", default=os.environ.get("OOMGUARD_POLICY"),
                         help="policy file, reloaded when it changes (env OOMGUARD_POLICY)")
     parser.add_argument("--workers", type=_positive, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=_positive, default=8, help="threads per worker")
+    # judging is CPU work under the GIL: more threads per worker only queue for it
+    parser.add_argument("--threads", type=_positive, default=2,
+                        help="threads per worker (default 2)")
     parser.add_argument("--log-level", default="info",
                         choices=["debug", "info", "warning", "error", "critical"])
     # benchmarks serve another WSGI app under exactly these settings (bench/webhook_load.py)
