@@ -164,3 +164,27 @@ spec:
     model = build_pod_model(next(iter_documents(text)).data, ("spec", "template"))
     assert qos_class(model) == "Guaranteed"
     assert model.containers[0].memory_request.source == "limit"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("spec", [
+    "containers: [{name: a, image: x}]",
+    "containers: [{name: a, image: x, resources: {limits: {memory: 1Gi, cpu: '1'}}}]",
+    "containers: [{name: a, image: x, resources: {requests: {memory: 64Mi}}}]",
+    "initContainers: [{name: s, image: x, restartPolicy: Always,"
+    " resources: {requests: {memory: 32Mi}}}]\n"
+    "containers: [{name: a, image: x, resources: {requests: {memory: 64Mi}}}]\n"
+    "overhead: {memory: 8Mi}",
+    "resources: {requests: {memory: 1Gi}}\n"
+    "containers: [{name: a, image: x, resources: {requests: {memory: 64Mi}}}]",
+])
+def test_result_summary_matches_the_facts(spec: str) -> None:
+    # the webhook annotates the summary; JSON output shows the facts: they must agree
+    from policies.config import load_policy
+    from policies.engine import Engine
+
+    body = "\n".join("  " + line for line in spec.splitlines())
+    text = f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n{body}\n"
+    engine = Engine(load_policy(None))
+    summary = engine.evaluate_object(next(iter_documents(text)).data).summary()
+    facts = engine.evaluate_object(next(iter_documents(text)).data).facts
+    assert summary == {"qos": facts["qos"], "podMemoryRequest": facts["podMemoryRequest"]}

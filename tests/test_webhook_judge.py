@@ -150,6 +150,10 @@ def test_warnings_are_prefixed_printable_and_at_most_256_characters() -> None:
     assert all(len(w) <= MAX_WARNING and w.isprintable() for w in decision.warnings)
     assert decision.warnings[1].endswith("...")
     assert warning_text("é" * 300) == "é" * 253 + "..."
+    # only control characters are replaced; other unprintable text (a no-break space, a
+    # line separator) is kept as written
+    assert warning_text("a\x7fb\x00\x01c") == "a b c"
+    assert warning_text("64\u00a0Mi\u2028x") == "64\u00a0Mi\u2028x"
 
 
 def test_input_problems_become_warnings() -> None:
