@@ -42,6 +42,7 @@ def quantity_text(raw: object) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)  # a character loop, and OOM106 asks again for every quantity
 def split_quantity(text: str) -> tuple[str, str]:
     """Split into (number, suffix) as parseQuantityString does, or raise QuantityError."""
     end = len(text)

@@ -100,8 +100,10 @@ _HEAP_ENV = frozenset({*JAVA_ENV_ORDER, "NODE_OPTIONS", "GOMEMLIMIT"})
 
 
 def _heap_settings(container: Container) -> list[HeapSetting]:
-    if not any(var.name in _HEAP_ENV for var in container.env) and not any(
-            _mentions_heap(text) for text in (*container.command, *container.args)):
+    words = container.command + container.args
+    # one search of the words joined (no marker holds a newline, so none spans two words)
+    if not (words and _mentions_heap("\n".join(words))) and \
+            all(var.name not in _HEAP_ENV for var in container.env):
         return []  # the common case: nothing that sets a heap
     env = {var.name: var for var in container.env if var.value is not None
            and "$(" not in var.value}

@@ -71,7 +71,10 @@ def _guaranteed_shape(container: Container) -> bool:
 def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
     if pod.pod_requests or pod.pod_limits or not pod.regular:
         return
-    if not all(_guaranteed_shape(c) for c in pod.regular) or qos_class(pod) != BURSTABLE:
+    for container in pod.regular:
+        if not _guaranteed_shape(container):
+            return
+    if qos_class(pod) != BURSTABLE:
         return
     for container in pod.init:
         if not _guaranteed_shape(container):
