@@ -1,8 +1,9 @@
 """Run the rules: subjects in, findings out.
 
 :class:`Engine` is immutable after construction (but for a cache of equal, immutable
-:class:`Context` values) and safe to share between threads (the webhook does). :class:`Run` is one lint run's accumulator: it sees every object of the
-input and evaluates the cross-object rules (OOM140) at the end.
+:class:`Context` values) and safe to share between threads (the webhook does).
+:class:`Run` is one lint run's accumulator: it sees every object of the input and
+evaluates the cross-object rules (OOM140) at the end.
 """
 
 from __future__ import annotations
