@@ -109,6 +109,12 @@ class Container:
     heap_cache: list[Any] | None = field(default=None, repr=False, compare=False)
 
     @property
+    def command_text(self) -> str:
+        """Command and args joined by newlines: one substring search for a word that holds
+        no newline looks at every word at once, and cannot match across two of them."""
+        return "\n".join(self.command + self.args)
+
+    @property
     def is_regular(self) -> bool:
         return self.kind == "container"
 

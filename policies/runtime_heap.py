@@ -100,9 +100,7 @@ _HEAP_ENV = frozenset({*JAVA_ENV_ORDER, "NODE_OPTIONS", "GOMEMLIMIT"})
 
 
 def _heap_settings(container: Container) -> list[HeapSetting]:
-    words = container.command + container.args
-    # one search of the words joined (no marker holds a newline, so none spans two words)
-    if not (words and _mentions_heap("\n".join(words))) and \
+    if not _mentions_heap(container.command_text) and \
             all(var.name not in _HEAP_ENV for var in container.env):
         return []  # the common case: nothing that sets a heap
     env = {var.name: var for var in container.env if var.value is not None

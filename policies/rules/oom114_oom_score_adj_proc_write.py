@@ -56,16 +56,16 @@ spec:
 
 def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
     for container in pod.resource_containers():
-        if not container.exec_commands and \
-                "oom_" not in "\n".join(container.command + container.args):
+        if not container.exec_commands and "oom_" not in container.command_text:
             continue  # the common case: no command of this container mentions it
-        sources: list[tuple[list[str], Path | str]] = [
-            (container.command, "command"), (container.args, "args"),
-            *((e.argv, e.path) for e in container.exec_commands)]
-        for argv, where in sources:
-            if not argv or not any("oom_" in word for word in argv):
+        sources: list[tuple[list[str], Path]] = [
+            (container.command, (*container.path, "command")),
+            (container.args, (*container.path, "args")),
+        ]
+        sources.extend((e.argv, e.path) for e in container.exec_commands)
+        for argv, path in sources:
+            if not any("oom_" in word for word in argv):
                 continue
-            path = (*container.path, where) if isinstance(where, str) else where
             for i, word in enumerate(argv):
                 if _WRITE.search(word) or (i > 0 and _WRITE.search(" ".join(argv[i - 1:i + 1]))):
                     yield Violation(f"container {container.name!r} writes oom_score_adj by "
