@@ -21,6 +21,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from webhook import logs
+
 EXIT_USAGE = 2
 
 
@@ -64,8 +66,6 @@ class CertificateReloader:
                 try:
                     self.context = self._build()
                     self._signature = signature
-                    from webhook import logs
-
                     logs.event(logging.INFO, "certificate-reloaded", file=self.certfile)
                 except (OSError, ssl.SSLError, ValueError):
                     pass  # mid-rotation (cert and key not yet a pair): keep the old one
@@ -159,8 +159,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the app, the policy and the imported modules live as long as the worker: keep them
         # out of the garbage collector's full passes
         gc.freeze()
-        from webhook import logs
-
         logs.event(logging.INFO, "worker-ready", pid=os.getpid())
 
     def worker_exit(server: Any, worker: Any) -> None:  # in the worker, as it stops
