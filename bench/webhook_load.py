@@ -3,7 +3,7 @@
 Usage: python bench/webhook_load.py [--requests N] [--connections C] [--rounds R]
 
 Keep-alive HTTPS clients POST AdmissionReviews built from ../shared/corpus objects to the
-real server (``python -m webhook``: gunicorn gthread over TLS). The same run serves a
+real server (``python -m webhook``: gunicorn's threaded worker over TLS). The same run serves a
 trivial Flask echo app under the very same gunicorn settings (workers, threads, TLS,
 SO_REUSEPORT) as the ceiling. The two are measured in pairs of short rounds run back to back
 (echo first in one pair, the webhook first in the next), and the throughput figure is the
@@ -335,9 +335,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=2, help="wrk round length")
     parser.add_argument("--connections", type=int, default=16,
                         help="keep-alive HTTPS connections")
-    # the Helm chart's defaults: 2 workers x 2 threads
+    # the Helm chart's defaults: 2 workers x 8 threads
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=2, help="gunicorn threads per worker")
+    parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker")
     parser.add_argument("--rounds", type=int, default=10,
                         help="pairs of rounds (echo and webhook, back to back)")
     parser.add_argument("--python-clients", action="store_true",
@@ -355,7 +355,7 @@ def main() -> int:
     print(f"{len(bodies)} AdmissionReviews from the corpus; {args.requests} requests per round "
           f"over {args.connections} keep-alive TLS connections ("
           f"{'wrk' if use_wrk else 'python clients'}), {args.rounds} pairs of back-to-back "
-          f"rounds; gunicorn gthread {args.workers} workers x {args.threads} threads; "
+          f"rounds; gunicorn {args.workers} workers x {args.threads} threads; "
           f"{os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)

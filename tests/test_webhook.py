@@ -273,6 +273,43 @@ def test_keep_alive_over_tls(server: Server) -> None:
     assert pool is not None and pool.num_connections == 1  # one TLS connection, reused
 
 
+def _connections(session: requests.Session, url: str) -> int:
+    adapter = session.get_adapter(url)
+    assert isinstance(adapter, requests.adapters.HTTPAdapter)
+    return sum(pool.num_connections for pool in adapter.poolmanager.pools._container.values())
+
+
+def test_a_lingering_thread_gives_way_to_a_waiting_connection(tmp_path: Path) -> None:
+    # one worker with one thread: after answering, the thread waits on its connection for the
+    # next request (webhook/worker.py), and must give it up as soon as another connection
+    # needs the thread, not after LINGER seconds
+    from webhook.worker import LINGER
+
+    with running_server(tmp_path, None, workers=1, threads=1) as srv:
+        first, second = srv.session(), srv.session()
+        assert answer(srv, review(pod(GUARANTEED)), first)["allowed"]
+        started = time.monotonic()
+        assert answer(srv, review(pod(GUARANTEED)), second)["allowed"]
+        assert time.monotonic() - started < LINGER / 2
+        # the first connection was parked, not closed: its next request is served on it
+        assert answer(srv, review(pod(GUARANTEED)), first)["allowed"]
+        # and a connection idle for longer than LINGER is still kept alive
+        time.sleep(LINGER + 0.5)
+        assert answer(srv, review(pod(GUARANTEED)), second)["allowed"]
+        assert answer(srv, review(pod(GUARANTEED)), first)["allowed"]
+        assert _connections(first, srv.url) == 1 and _connections(second, srv.url) == 1
+        assert "Traceback" not in srv.log()
+
+
+def test_requests_in_a_row_on_one_connection_are_all_answered(server: Server) -> None:
+    # served by the thread that waits on the connection; two sessions interleaved
+    sessions = [server.session(), server.session()]
+    for i in range(40):
+        body = review(pod() if i % 3 else pod(GUARANTEED))
+        assert answer(server, body, sessions[i % 2])["allowed"] is (i % 3 == 0)
+    assert all(_connections(s, server.url) == 1 for s in sessions)
+
+
 def test_health_and_readiness(server: Server) -> None:
     assert server.get("/healthz").json() == {"status": "ok"}
     ready = server.get("/readyz").json()

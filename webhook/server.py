@@ -1,7 +1,8 @@
 """``oomguard webhook``: the Flask app under gunicorn, over TLS, with keep-alive.
 
-gunicorn's ``gthread`` worker keeps HTTPS connections alive (kube-apiserver reuses its
-connections to webhooks; the sync worker would close every one). Certificates are read
+gunicorn's threaded worker keeps HTTPS connections alive (kube-apiserver reuses its
+connections to webhooks; the sync worker would close every one), in the variant of
+``webhook/worker.py``. Certificates are read
 through a reloading SSL context: a rotated certificate/key pair is served to new
 connections, in-flight ones keep theirs, and a half-written pair is never loaded.
 """
@@ -82,9 +83,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--policy", default=os.environ.get("OOMGUARD_POLICY"),
                         help="policy file, reloaded when it changes (env OOMGUARD_POLICY)")
     parser.add_argument("--workers", type=_positive, default=2, help="gunicorn worker processes")
-    # judging is CPU work under the GIL: more threads per worker only queue for it
-    parser.add_argument("--threads", type=_positive, default=2,
-                        help="threads per worker (default 2)")
+    # a thread stays on its keep-alive connection while requests keep coming on it: enough
+    # threads for the connections kube-apiserver keeps to one worker
+    parser.add_argument("--threads", type=_positive, default=8,
+                        help="threads per worker (default 8)")
     parser.add_argument("--log-level", default="info",
                         choices=["debug", "info", "warning", "error", "critical"])
     # benchmarks serve another WSGI app under exactly these settings (bench/webhook_load.py)
@@ -179,7 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "bind": f"{args.bind}:{args.port}" if ":" not in args.bind else
         f"[{args.bind}]:{args.port}",
         "workers": args.workers,
-        "worker_class": "gthread",
+        # gthread, except that a thread waits on its kept-alive connection for the next request
+        # instead of handing it back to the poller each time (webhook/worker.py)
+        "worker_class": "webhook.worker.LingeringThreadWorker",
         # one listening socket per worker (SO_REUSEPORT): the kernel spreads new connections
         # over the workers. With one shared socket the first worker to wake takes most of a
         # burst of new keep-alive connections and keeps them, leaving the others idle.

@@ -105,7 +105,7 @@ def configmap_volume(policy_dir: Path, text: str, generation: int) -> Path:
 
 
 def start_server(tmp: Path, policy_text: str | None, env: dict[str, str] | None = None,
-                 workers: int = 2, threads: int = 2, ready_path: str = "/readyz"
+                 workers: int = 2, threads: int = 8, ready_path: str = "/readyz"
                  ) -> Iterator[Server]:
     """A generator fixture body: yields the running server, stops it afterwards."""
     ca, ca_file, cert_file, key_file = make_ca(tmp)
