@@ -147,6 +147,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     runtime.startup_policy = policy
     from gunicorn.app.base import BaseApplication
 
+    from webhook import worker as worker_module
+
+    # workers come and go (a crash, TTIN/TTOU): slots for more than are running at once
+    counts = worker_module.shared_counts = worker_module.ConnectionCounts(
+        max(64, 4 * args.workers))
+
     def ssl_context(conf: Any, default_factory: Any) -> ssl.SSLContext:
         return reloader.current()
 
@@ -155,7 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                             stream=sys.stderr)
         # the records are JSON lines of their own: skip finding the caller and the like
         logging._srcfile = None  # type: ignore[attr-defined]
-        logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+        # (gunicorn's own format prints the process id: that one stays)
+        logging.logThreads = logging.logMultiprocessing = False
 
     def post_worker_init(worker: Any) -> None:
         # the app, the policy and the imported modules live as long as the worker: keep them
@@ -172,8 +179,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if made_dir:
             shutil.rmtree(made_dir, ignore_errors=True)
 
+    def pre_fork(server: Any, worker: Any) -> None:  # in the master
+        worker.slot = counts.claim({w.slot for w in server.WORKERS.values()})
+
     def child_exit(server: Any, worker: Any) -> None:
         from prometheus_client import multiprocess
+
+        counts.release(worker.slot)
 
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
@@ -184,10 +196,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # gthread, except that a thread waits on its kept-alive connection for the next request
         # instead of handing it back to the poller each time (webhook/worker.py)
         "worker_class": "webhook.worker.LingeringThreadWorker",
-        # one listening socket per worker (SO_REUSEPORT): the kernel spreads new connections
-        # over the workers. With one shared socket the first worker to wake takes most of a
-        # burst of new keep-alive connections and keeps them, leaving the others idle.
-        "reuse_port": True,
+        # one listening socket shared by the workers, each listening on it only while it has
+        # no more connections than the others (webhook/worker.py); SO_REUSEPORT's sockets
+        # per worker would leave the choice of worker to the kernel's hash of each connection
+        "reuse_port": False,
         "threads": args.threads,
         "keepalive": 75,  # longer than kube-apiserver's idle connection reuse
         "timeout": 30,
@@ -195,6 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "certfile": args.cert_file,
         "keyfile": args.key_file,
         "ssl_context": ssl_context,
+        "pre_fork": pre_fork,
         "post_fork": post_fork,
         "post_worker_init": post_worker_init,
         "worker_exit": worker_exit,

@@ -161,3 +161,31 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 running_server = contextlib.contextmanager(start_server)
+
+
+def connections_by_worker(server: Server) -> dict[int, int]:
+    """Established TCP connections to the server's port, by the worker process holding
+    them (from /proc: the sockets' inodes in /proc/net/tcp and in each worker's fds)."""
+    established: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == server.port and fields[3] == "01":  # ESTABLISHED
+                established.add(fields[9])
+    counts: dict[int, int] = {}
+    for pid in server.worker_pids():
+        held = 0
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in established:
+                held += 1
+        counts[pid] = held
+    return counts
