@@ -339,6 +339,34 @@ def test_long_lived_connections_are_spread_evenly_over_the_workers(tmp_path: Pat
         assert sum(spread.values()) == 12 and max(spread.values()) - min(spread.values()) <= 1
 
 
+def test_a_stop_answers_the_request_in_flight_and_does_not_wait_for_idle_ones(
+        tmp_path: Path) -> None:
+    with running_server(tmp_path, None, workers=1) as srv:
+        idle = srv.session()
+        assert answer(srv, review(pod(GUARANTEED)), idle)["allowed"]  # its thread lingers
+        body = json.dumps(review(pod())).encode()
+        conn = http.client.HTTPSConnection("127.0.0.1", srv.port,
+                                           context=client_context(srv.ca_file), timeout=10)
+        conn.putrequest("POST", "/validate")
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders()
+        conn.send(body[:len(body) // 2])
+        time.sleep(0.2)
+        stopped_at = time.monotonic()
+        srv.process.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        conn.send(body[len(body) // 2:])
+        reply = conn.getresponse()
+        assert reply.status == 200 and json.loads(reply.read())["response"]["allowed"] is False
+        conn.close()
+        srv.process.wait(timeout=15)
+        # the kept-alive connections are closed within gthread's 2 s linger, not the 20 s
+        # graceful timeout nor the 75 s keep-alive
+        assert time.monotonic() - stopped_at < 10
+        assert "Traceback" not in srv.log()
+
+
 def test_requests_in_a_row_on_one_connection_are_all_answered(server: Server) -> None:
     # served by the thread that waits on the connection; two sessions interleaved
     sessions = [server.session(), server.session()]
