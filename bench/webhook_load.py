@@ -3,10 +3,11 @@
 Usage: python bench/webhook_load.py [--requests N] [--connections C] [--rounds R]
 
 Keep-alive HTTPS clients POST AdmissionReviews built from ../shared/corpus objects to the
-real server (``python -m webhook``: gunicorn's threaded worker over TLS). The same run serves a
-trivial Flask echo app under the very same gunicorn settings (workers, threads, TLS, the
-worker class that spreads connections over the workers) as the ceiling. The two are measured in pairs of short rounds run back to back
-(echo first in one pair, the webhook first in the next), and the throughput figure is the
+real server (``python -m webhook``: gunicorn's threaded worker over TLS). The same run
+serves a trivial Flask echo app under the very same gunicorn settings (workers, threads,
+TLS, the worker class that spreads connections over the workers) as the ceiling. The two
+are measured in pairs of short rounds run back to back (echo first in one pair, the
+webhook first in the next), and the throughput figure is the
 median of the pairs' ratios: on a shared host whose speed drifts by a third over minutes,
 two rounds seconds apart see the same machine. Then the webhook is paced at half of its
 maximum throughput for the latency figure. Every run is bounded: by a number of requests,
