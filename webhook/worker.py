@@ -1,8 +1,8 @@
 """gunicorn's threaded worker, with a thread staying on its keep-alive connection a while.
 
 ``gthread`` hands each request of a kept-alive connection from its poller thread to a pool
-thread and back: three wake-ups and three GIL hand-offs per request, which at moderate load
-cost more CPU than serving an echo does and, at moderate load, most of the latency
+thread and back: three wake-ups and three GIL hand-offs per request, which cost more CPU
+than serving an echo does and, at moderate load, most of the latency
 (``bench/webhook_load.py`` at half load: 1.2 ms of worker CPU a review against 0.8 ms at
 full load, p50 3.9 ms). kube-apiserver keeps a few connections to a webhook and reuses them
 request after request, so here the pool thread that answered waits on the connection for
@@ -10,22 +10,23 @@ the next request (``poll``, the GIL released) and serves it: one wake-up a reque
 
 It gives the connection back to the poller, exactly as ``gthread`` does, after
 :data:`LINGER` seconds without a request, as soon as another connection waits for a thread,
-and when the worker stops. So idle connections never hold threads that active ones need,
-and slow clients, keep-alive timeouts, graceful stops and everything else stay gthread's.
+and when the worker stops (the last two are written to a pipe each lingering thread polls
+with its connection, so an idle thread does not wake up until something happens). So idle
+connections never hold threads that active ones need, and slow clients, keep-alive
+timeouts, graceful stops and everything else stay gthread's.
 """
 
 from __future__ import annotations
 
 import mmap
+import os
 import select
 import threading
-import time
 from typing import Any
 
 from gunicorn.workers import gthread
 
 LINGER = 2.0  # seconds a thread waits on its idle connection before parking it
-TICK_MS = 50  # how often a waiting thread looks for queued connections and a stop
 RECHECK = 0.05  # seconds between a worker's looks at the others' counts while it defers
 
 
@@ -84,8 +85,13 @@ class LingeringThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
     nr_conns: int  # gthread's count of this worker's open connections
 
     def init_process(self) -> None:
+        self._lock = threading.Lock()
         self._queued = 0  # connections submitted to the pool and not yet on a thread
-        self._queued_lock = threading.Lock()
+        self._serving = 0  # threads serving a connection (or lingering on one)
+        # written when a queued connection needs a lingering thread, and at a stop
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
         super().init_process()
 
     # -- balance: all of it runs on the main thread, where gthread counts connections ------
@@ -124,35 +130,57 @@ class LingeringThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
 
     # -- lingering ---------------------------------------------------------------------------
     def enqueue_req(self, conn: Any) -> None:  # the main thread, like gthread's
-        with self._queued_lock:
+        with self._lock:
             self._queued += 1
+            if self._queued + self._serving > self.cfg.threads:
+                self._wake_lingering()  # no thread is free: one must give its connection up
         future = self.tpool.submit(self.serve, conn)
         future.add_done_callback(
             lambda fut: self.method_queue.defer(self.finish_request, conn, fut))
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        super().handle_exit(sig, frame)
+        self._wake_lingering()
+
+    def _wake_lingering(self) -> None:
+        try:
+            os.write(self._wake_w, b"\0")
+        except OSError:  # full (a wake-up is pending anyway) or closed at exit
+            pass
 
     def serve(self, conn: Any) -> Any:
         """Requests of one connection while they keep coming; the result is gthread's
         ``handle``'s (keep alive, close, or wait for the first bytes), which the main thread
         acts on in ``finish_request``."""
-        with self._queued_lock:
+        with self._lock:
             self._queued -= 1
-        while True:
-            result = self.handle(conn)
-            if result is not True or not self._next_request_soon(conn):
-                return result
+            self._serving += 1
+            if not self._queued and self.alive:  # nobody else waits: let the others linger
+                try:
+                    while os.read(self._wake_r, 512):
+                        pass
+                except OSError:  # empty
+                    pass
+        try:
+            while True:
+                result = self.handle(conn)
+                if result is not True or not self._next_request_soon(conn):
+                    return result
+        finally:
+            with self._lock:
+                self._serving -= 1
 
     def _next_request_soon(self, conn: Any) -> bool:
         """Whether the connection's next request arrived within LINGER, with nobody waiting
-        for this thread and the worker not stopping."""
+        for this thread and the worker not stopping (both signalled on the wake pipe)."""
         pending = getattr(conn.sock, "pending", None)  # TLS records decrypted ahead
         if conn.parser.unreader.buf.getvalue() or (pending is not None and pending()):
             return True
+        if not self.alive:
+            return False
+        fd = conn.sock.fileno()
         poller = select.poll()
-        poller.register(conn.sock.fileno(), select.POLLIN)
-        deadline = time.monotonic() + LINGER
-        while self.alive and not self._queued:
-            if poller.poll(TICK_MS):
-                return True
-            if time.monotonic() >= deadline:
-                break
-        return False
+        poller.register(fd, select.POLLIN)
+        poller.register(self._wake_r, select.POLLIN)
+        # a request that is ready is served even if a wake-up came with it
+        return any(ready == fd for ready, _ in poller.poll(LINGER * 1000))
