@@ -339,24 +339,30 @@ def test_long_lived_connections_are_spread_evenly_over_the_workers(tmp_path: Pat
         assert sum(spread.values()) == 12 and max(spread.values()) - min(spread.values()) <= 1
 
 
+def _half_sent_review(server: Server) -> tuple[http.client.HTTPSConnection, bytes]:
+    """A review in flight: its headers and half of its body sent; returns the rest."""
+    body = json.dumps(review(pod())).encode()
+    conn = http.client.HTTPSConnection("127.0.0.1", server.port,
+                                       context=client_context(server.ca_file), timeout=10)
+    conn.putrequest("POST", "/validate")
+    conn.putheader("Content-Type", "application/json")
+    conn.putheader("Content-Length", str(len(body)))
+    conn.endheaders()
+    conn.send(body[:len(body) // 2])
+    time.sleep(0.2)
+    return conn, body[len(body) // 2:]
+
+
 def test_a_stop_answers_the_request_in_flight_and_does_not_wait_for_idle_ones(
         tmp_path: Path) -> None:
     with running_server(tmp_path, None, workers=1) as srv:
         idle = srv.session()
         assert answer(srv, review(pod(GUARANTEED)), idle)["allowed"]  # its thread lingers
-        body = json.dumps(review(pod())).encode()
-        conn = http.client.HTTPSConnection("127.0.0.1", srv.port,
-                                           context=client_context(srv.ca_file), timeout=10)
-        conn.putrequest("POST", "/validate")
-        conn.putheader("Content-Type", "application/json")
-        conn.putheader("Content-Length", str(len(body)))
-        conn.endheaders()
-        conn.send(body[:len(body) // 2])
-        time.sleep(0.2)
+        conn, rest = _half_sent_review(srv)
         stopped_at = time.monotonic()
         srv.process.send_signal(signal.SIGTERM)
         time.sleep(0.2)
-        conn.send(body[len(body) // 2:])
+        conn.send(rest)
         reply = conn.getresponse()
         assert reply.status == 200 and json.loads(reply.read())["response"]["allowed"] is False
         conn.close()
@@ -488,20 +494,12 @@ def test_certificate_rotation_keeps_in_flight_requests(tmp_path: Path) -> None:
         kept = srv.session()
         assert answer(srv, review(pod(GUARANTEED)), kept)["allowed"]  # a kept-alive connection
         # a request in flight: headers and half of the body sent before the rotation
-        body = json.dumps(review(pod())).encode()
-        conn = http.client.HTTPSConnection("127.0.0.1", srv.port,
-                                           context=client_context(srv.ca_file), timeout=10)
-        conn.putrequest("POST", "/validate")
-        conn.putheader("Content-Type", "application/json")
-        conn.putheader("Content-Length", str(len(body)))
-        conn.endheaders()
-        conn.send(body[:len(body) // 2])
-        time.sleep(0.2)
+        conn, rest = _half_sent_review(srv)
 
         write_cert(srv.ca, srv.cert_file, srv.key_file)
         assert wait_for(lambda: served_serial(srv.port, srv.ca_file) != first)
 
-        conn.send(body[len(body) // 2:])
+        conn.send(rest)
         reply = conn.getresponse()
         assert reply.status == 200 and json.loads(reply.read())["response"]["allowed"] is False
         conn.close()
