@@ -339,6 +339,24 @@ def test_long_lived_connections_are_spread_evenly_over_the_workers(tmp_path: Pat
         assert sum(spread.values()) == 12 and max(spread.values()) - min(spread.values()) <= 1
 
 
+def test_a_stopping_worker_does_not_hold_the_others_back(tmp_path: Path) -> None:
+    # a stopping worker keeps its idle connections for up to 2 s and accepts no new ones;
+    # if its smaller count still counted, the other worker would defer to it meanwhile
+    with running_server(tmp_path, None, workers=2) as srv:
+        sessions = [srv.session() for _ in range(3)]
+        for session in sessions:
+            assert answer(srv, review(pod(GUARANTEED)), session)["allowed"]
+        spread = connections_by_worker(srv)
+        lighter = min(spread, key=spread.__getitem__)
+        assert sorted(spread.values()) == [1, 2]
+        os.kill(lighter, signal.SIGTERM)
+        time.sleep(0.3)
+        started = time.monotonic()
+        assert answer(srv, review(pod(GUARANTEED)))["allowed"]  # a new connection
+        assert time.monotonic() - started < 1.0
+        assert "Traceback" not in srv.log()
+
+
 def _half_sent_review(server: Server) -> tuple[http.client.HTTPSConnection, bytes]:
     """A review in flight: its headers and half of its body sent; returns the rest."""
     body = json.dumps(review(pod())).encode()

@@ -34,9 +34,11 @@ class ConnectionCounts:
     """Every worker's number of open connections, in memory the gunicorn master maps before
     it forks its workers (anonymous and shared: no file, so a read-only root is fine).
 
-    The master gives each new worker a free slot (``claim``, in gunicorn's ``pre_fork``) and
-    frees it when the worker exits; a worker writes its own count and reads the others'.
-    An aligned 4-byte store is atomic: a reader sees an old count or the new one.
+    The master gives each new worker a slot (``claim``, in gunicorn's ``pre_fork``) and frees
+    it when the worker exits. A worker writes its count there once it serves, and frees the
+    slot itself as it begins to stop: a booting or stopping worker, which does not accept,
+    must not hold the others back. An aligned 4-byte store is atomic: a reader sees an old
+    count or the new one.
     """
 
     FREE = -1
@@ -48,9 +50,10 @@ class ConnectionCounts:
             self._counts[slot] = self.FREE
 
     def claim(self, in_use: set[int]) -> int | None:
+        """A slot for a new worker; it counts once the worker publishes."""
         for slot in range(len(self._counts)):
             if slot not in in_use:
-                self._counts[slot] = 0
+                self._counts[slot] = self.FREE
                 return slot
         return None  # more workers than slots: that one simply takes part in no balancing
 
@@ -95,12 +98,23 @@ class LingeringThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
         super().init_process()
 
     # -- balance: all of it runs on the main thread, where gthread counts connections ------
-    def _fair_to_accept(self) -> bool:
+    def _publish(self) -> bool:
+        """Write this worker's count (or free its slot once it stops); False when it takes
+        part in no balancing."""
         counts, slot = shared_counts, self.slot
         if counts is None or slot is None:
+            return False
+        if self.alive:
+            counts.publish(slot, self.nr_conns)
+        else:
+            counts.release(slot)
+        return True
+
+    def _fair_to_accept(self) -> bool:
+        if not self._publish():
             return True
-        counts.publish(slot, self.nr_conns)
-        fewest = counts.fewest_elsewhere(slot)
+        assert shared_counts is not None and self.slot is not None
+        fewest = shared_counts.fewest_elsewhere(self.slot)
         return fewest is None or self.nr_conns <= fewest
 
     def finish_request(self, conn: Any, fs: Any) -> None:
@@ -120,12 +134,10 @@ class LingeringThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
             super().set_accept_enabled(False)
 
     def wait_for_and_dispatch_events(self, timeout: float) -> None:
-        counts = shared_counts
-        if counts is not None and self.slot is not None:
-            counts.publish(self.slot, self.nr_conns)
-            if self.alive and not self._accepting and self.nr_conns < self.worker_connections:
-                # deferring to the others: look again soon, they may have caught up
-                timeout = min(timeout, RECHECK)
+        if self._publish() and self.alive and not self._accepting and \
+                self.nr_conns < self.worker_connections:
+            # deferring to the others: look again soon, they may have caught up
+            timeout = min(timeout, RECHECK)
         super().wait_for_and_dispatch_events(timeout)
 
     # -- lingering ---------------------------------------------------------------------------
@@ -140,6 +152,7 @@ class LingeringThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         super().handle_exit(sig, frame)
+        self._publish()  # stopping: out of the balance at once
         self._wake_lingering()
 
     def _wake_lingering(self) -> None:
