@@ -1,10 +1,10 @@
 """``oomguard webhook``: the Flask app under gunicorn, over TLS, with keep-alive.
 
-gunicorn's threaded worker keeps HTTPS connections alive (kube-apiserver reuses its
-connections to webhooks; the sync worker would close every one), in the variant of
-``webhook/worker.py``. Certificates are read
-through a reloading SSL context: a rotated certificate/key pair is served to new
-connections, in-flight ones keep theirs, and a half-written pair is never loaded.
+gunicorn's threaded worker, in the variant of ``webhook/worker.py``, keeps HTTPS connections
+alive (kube-apiserver reuses its connections to webhooks; the sync worker would close every
+one). Certificates are read through a reloading SSL context: a rotated certificate/key pair
+is served to new connections, in-flight ones keep theirs, and a half-written pair is never
+loaded.
 """
 
 from __future__ import annotations
