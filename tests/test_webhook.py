@@ -265,21 +265,27 @@ def test_bad_requests_are_logged_and_counted(server: Server) -> None:
 # -- serving ----------------------------------------------------------------------------------
 
 
+def _connections(session: requests.Session, url: str) -> int:
+    """How many connections the session opened to the server."""
+    adapter = session.get_adapter(url)
+    assert isinstance(adapter, requests.adapters.HTTPAdapter)
+    return sum(pool.num_connections for pool in adapter.poolmanager.pools._container.values())
+
+
+def _answered_sessions(server: Server, count: int) -> list[requests.Session]:
+    """``count`` sessions, each with one kept-alive connection that answered a review (held
+    open as long as the caller holds the sessions)."""
+    sessions = [server.session() for _ in range(count)]
+    for session in sessions:
+        assert answer(server, review(pod(GUARANTEED)), session)["allowed"]
+    return sessions
+
+
 def test_keep_alive_over_tls(server: Server) -> None:
     session = server.session()
     for _ in range(5):
         assert answer(server, review(deployment(GUARANTEED)), session)["allowed"]
-    adapter = session.get_adapter(server.url)
-    assert isinstance(adapter, requests.adapters.HTTPAdapter)
-    pools = adapter.poolmanager.pools
-    pool = pools.get(next(iter(pools.keys())))
-    assert pool is not None and pool.num_connections == 1  # one TLS connection, reused
-
-
-def _connections(session: requests.Session, url: str) -> int:
-    adapter = session.get_adapter(url)
-    assert isinstance(adapter, requests.adapters.HTTPAdapter)
-    return sum(pool.num_connections for pool in adapter.poolmanager.pools._container.values())
+    assert _connections(session, server.url) == 1  # one TLS connection, reused
 
 
 def test_a_lingering_thread_gives_way_to_a_waiting_connection(tmp_path: Path) -> None:
@@ -319,9 +325,7 @@ def test_long_lived_connections_are_spread_evenly_over_the_workers(tmp_path: Pat
     # race for accept on the shared socket, most land on one worker (12/0 and 11/1 here);
     # with SO_REUSEPORT's hash 12 of them split 6/6 about one time in five
     with running_server(tmp_path, None, workers=2) as srv:
-        sessions = [srv.session() for _ in range(12)]
-        for session in sessions:
-            assert answer(srv, review(pod(GUARANTEED)), session)["allowed"]
+        sessions = _answered_sessions(srv, 12)
         spread = connections_by_worker(srv)
         assert sum(spread.values()) == 12 and max(spread.values()) - min(spread.values()) <= 1
         # clients that vanish mid-request (a reset, as a stopped load generator leaves) are
@@ -332,9 +336,7 @@ def test_long_lived_connections_are_spread_evenly_over_the_workers(tmp_path: Pat
         for session in sessions[:6]:
             session.close()
         assert wait_for(lambda: sum(connections_by_worker(srv).values()) == 6)
-        more = [srv.session() for _ in range(6)]
-        for session in more:
-            assert answer(srv, review(pod(GUARANTEED)), session)["allowed"]
+        sessions += _answered_sessions(srv, 6)
         spread = connections_by_worker(srv)
         assert sum(spread.values()) == 12 and max(spread.values()) - min(spread.values()) <= 1
 
@@ -343,9 +345,7 @@ def test_a_stopping_worker_does_not_hold_the_others_back(tmp_path: Path) -> None
     # a stopping worker keeps its idle connections for up to 2 s and accepts no new ones;
     # if its smaller count still counted, the other worker would defer to it meanwhile
     with running_server(tmp_path, None, workers=2) as srv:
-        sessions = [srv.session() for _ in range(3)]
-        for session in sessions:
-            assert answer(srv, review(pod(GUARANTEED)), session)["allowed"]
+        sessions = _answered_sessions(srv, 3)
         spread = connections_by_worker(srv)
         lighter = min(spread, key=spread.__getitem__)
         assert sorted(spread.values()) == [1, 2]
@@ -355,6 +355,8 @@ def test_a_stopping_worker_does_not_hold_the_others_back(tmp_path: Path) -> None
         assert answer(srv, review(pod(GUARANTEED)))["allowed"]  # a new connection
         assert time.monotonic() - started < 1.0
         assert "Traceback" not in srv.log()
+        for session in sessions:  # held open until here
+            session.close()
 
 
 def _half_sent_review(server: Server) -> tuple[http.client.HTTPSConnection, bytes]:
