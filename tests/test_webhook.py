@@ -461,6 +461,39 @@ def test_a_stopping_worker_adds_its_tallies(tmp_path: Path) -> None:
         assert metric(srv, "oomguard_review_duration_seconds_count") == 8
 
 
+def test_a_stopping_worker_writes_its_buffered_log_lines(tmp_path: Path) -> None:
+    # no timed write in this run: the lines reach stderr only when a batch is full or the
+    # worker exits
+    with running_server(tmp_path, None, workers=1,
+                        env={"OOMGUARD_LOG_FLUSH": "3600"}) as srv:
+        bodies = [review(pod()) for _ in range(5)]
+        for body in bodies:
+            srv.post(body)
+        time.sleep(0.3)
+        assert not any(b["request"]["uid"] in srv.log() for b in bodies)  # buffered
+        pid = srv.worker_pids()[0]
+        os.kill(pid, signal.SIGTERM)
+        assert wait_for(lambda: srv.worker_pids() and pid not in srv.worker_pids(),
+                        seconds=30)
+        logged = [e["uid"] for e in srv.events("review")]
+        assert sorted(logged) == sorted(b["request"]["uid"] for b in bodies)
+
+
+def test_review_lines_are_whole_when_threads_and_workers_write_at_once(
+        server: Server) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    bodies = [review(deployment(GUARANTEED)) for _ in range(120)]
+    sessions = [server.session() for _ in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: server.post(bodies[i], sessions[i % 8]), range(len(bodies))))
+    uids = {b["request"]["uid"] for b in bodies}
+    assert wait_for(lambda: all(uid in server.log() for uid in uids))
+    lines = [ln for ln in server.log().splitlines() if any(uid in ln for uid in uids)]
+    assert len(lines) == len(uids)  # one line each, none torn or glued to another
+    assert {json.loads(ln)["uid"] for ln in lines} == uids
+
+
 def test_one_json_log_line_per_review(server: Server) -> None:
     body = review(pod(), namespace="team")
     server.post(body)

@@ -174,6 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from webhook import metrics
 
         metrics.flush()
+        logs.flush()
 
     def on_exit(server: Any) -> None:
         if made_dir:
