@@ -106,6 +106,7 @@ def test_helm_lint_reports_wrong_values() -> None:
     ({"webhook": {"timeoutSeconds": 2.5}}, "at '/webhook/timeoutSeconds'"),
     ({"webhook": {"failurePolicy": "Allow"}}, "at '/webhook/failurePolicy': value must be one of"),
     ({"surprise": True}, "additional properties 'surprise' not allowed"),
+    ({"cpuAffinity": "on"}, "at '/cpuAffinity': value must be one of 'auto', 'off'"),
     ({"resources": {"requests": {"cpu": "1", "memory": "1GB"},
                     "limits": {"cpu": "1", "memory": "1GB"}}}, "at '/resources/requests/memory'"),
     ({"resources": {"limits": {"cpu": "1", "memory": 1024}}}, "at '/resources/limits/memory'"),
@@ -166,7 +167,8 @@ def test_container_args_env_and_mounts_follow_the_contract(default: list[Manifes
     args = container["args"]
     assert args[0] == "webhook"
     for arg in ("--cert-file=/etc/oomguard/tls/tls.crt", "--key-file=/etc/oomguard/tls/tls.key",
-                "--port=8443", "--policy=/etc/oomguard/policy/policy.yaml"):
+                "--port=8443", "--policy=/etc/oomguard/policy/policy.yaml",
+                "--workers=2", "--threads=8", "--cpu-affinity=auto"):
         assert arg in args
     env = {e["name"]: e for e in container["env"]}
     assert env["OOMGUARD_NAMESPACE"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}

@@ -27,6 +27,7 @@ from tests.webhook_support import (
     client_context,
     configmap_volume,
     connections_by_worker,
+    cpus_of,
     deployment,
     kubelet_config_map,
     limit_range,
@@ -505,6 +506,44 @@ def test_one_json_log_line_per_review(server: Server) -> None:
     assert (entry["namespace"], entry["name"], entry["operation"]) == ("team", "p", "CREATE")
     assert entry["decision"] == "denied" and entry["allowed"] is False
     assert entry["rules"] == ["OOM101", "OOM102", "OOM110"] and entry["latencyMs"] > 0
+
+
+# -- CPU affinity -----------------------------------------------------------------------------
+
+
+def _two_cpus() -> set[int]:
+    allowed = sorted(os.sched_getaffinity(0))
+    if len(allowed) < 2:
+        pytest.skip("needs two CPUs")
+    return set(allowed[:2])
+
+
+def test_workers_get_a_cpu_each_when_they_are_as_many_as_the_cpus(tmp_path: Path) -> None:
+    cpus = _two_cpus()
+    with running_server(tmp_path, None, workers=2, cpus=cpus) as srv:
+        pinned = {pid: cpus_of(pid) for pid in srv.worker_pids()}
+        assert sorted(len(c) for c in pinned.values()) == [1, 1]
+        assert set().union(*pinned.values()) == cpus  # one worker on each
+        assert cpus_of(srv.process.pid) == cpus  # the master keeps both for new workers
+        assert {e["cpu"] for e in srv.events("worker-ready")} == cpus
+        # a worker that dies is replaced on the CPU it leaves free
+        gone = next(iter(pinned))
+        os.kill(gone, signal.SIGKILL)
+        assert wait_for(lambda: len(srv.worker_pids()) == 2 and gone not in srv.worker_pids(),
+                        seconds=30)
+        now = {pid: cpus_of(pid) for pid in srv.worker_pids()}
+        assert set().union(*now.values()) == cpus and sorted(map(len, now.values())) == [1, 1]
+        assert answer(srv, review(pod(GUARANTEED)))["allowed"]
+
+
+@pytest.mark.parametrize("workers, args", [(1, ()), (2, ("--cpu-affinity", "off"))],
+                         ids=["fewer-workers-than-cpus", "off"])
+def test_workers_are_left_to_the_kernel(tmp_path: Path, workers: int,
+                                        args: tuple[str, ...]) -> None:
+    cpus = _two_cpus()
+    with running_server(tmp_path, None, workers=workers, cpus=cpus, extra_args=args) as srv:
+        assert all(cpus_of(pid) == cpus for pid in srv.worker_pids())
+        assert {e["cpu"] for e in srv.events("worker-ready")} == {None}
 
 
 # -- live changes -----------------------------------------------------------------------------

@@ -5,11 +5,12 @@ Rare events (reloads, watch failures, bad requests) go through :mod:`logging`, w
 encoded by orjson and buffered: the worker writes its buffered lines to the stderr
 descriptor together, with one ``os.write``, at most :data:`FLUSH_EVERY` seconds after the
 first of them, as soon as the next line would not fit in :data:`PIPE_BUF` bytes, and when
-the worker stops (gunicorn's ``worker_exit``). A ``write`` per line cost a review about 30
-µs of worker CPU under load (``bench/webhook_load.py``); a write of whole lines of at
-most ``PIPE_BUF`` bytes to a pipe is atomic, so the lines of several threads and workers
-never interleave. A worker killed outright loses at most its last tenth of a second of
-review lines; its decisions are in the metrics and in kube-apiserver's audit log too.
+the worker stops (gunicorn's ``worker_exit``). A ``write`` per line cost a review about
+30 µs of worker CPU (timed inside a worker under ``bench/webhook_load.py``'s load). A
+write of whole lines of at most ``PIPE_BUF`` bytes to a pipe is atomic, so the lines of
+several threads and workers never interleave. A worker killed outright loses at most its
+last tenth of a second of review lines; its decisions are in the metrics and in
+kube-apiserver's audit log too.
 """
 
 from __future__ import annotations

@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     # threads for the connections kube-apiserver keeps to one worker
     parser.add_argument("--threads", type=_positive, default=8,
                         help="threads per worker (default 8)")
+    parser.add_argument("--cpu-affinity", default="auto", choices=["auto", "off"],
+                        help="auto (default): give each worker a CPU of its own when the "
+                             "workers are at least as many as the CPUs allowed")
     parser.add_argument("--log-level", default="info",
                         choices=["debug", "info", "warning", "error", "critical"])
     # benchmarks serve another WSGI app under exactly these settings (bench/webhook_load.py)
@@ -147,7 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     runtime.startup_policy = policy
     from gunicorn.app.base import BaseApplication
 
+    from webhook import affinity
     from webhook import worker as worker_module
+
+    cpus = affinity.allowed_cpus()  # the master's, which it keeps: workers inherit them
 
     # workers come and go (a crash, TTIN/TTOU): slots for more than are running at once
     counts = worker_module.shared_counts = worker_module.ConnectionCounts(
@@ -157,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return reloader.current()
 
     def post_fork(server: Any, worker: Any) -> None:  # before the app is loaded
+        # first, so that every thread the worker starts runs there too (webhook/affinity.py)
+        worker.cpu = affinity.pin(affinity.cpu_for(worker.slot, cpus, args.workers,
+                                                   args.cpu_affinity))
         logging.basicConfig(level=args.log_level.upper(), format="%(message)s",
                             stream=sys.stderr)
         # the records are JSON lines of their own: skip finding the caller and the like
@@ -168,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the app, the policy and the imported modules live as long as the worker: keep them
         # out of the garbage collector's full passes
         gc.freeze()
-        logs.event(logging.INFO, "worker-ready", pid=os.getpid())
+        logs.event(logging.INFO, "worker-ready", pid=os.getpid(), cpu=worker.cpu)
 
     def worker_exit(server: Any, worker: Any) -> None:  # in the worker, as it stops
         from webhook import metrics

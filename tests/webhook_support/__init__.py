@@ -9,6 +9,7 @@ from tests.webhook_support.launcher import (
     Server,
     configmap_volume,
     connections_by_worker,
+    cpus_of,
     free_port,
     running_server,
     start_server,
@@ -27,7 +28,7 @@ from tests.webhook_support.reviews import (
 
 __all__ = [
     "GUARANTEED", "RATIO_WARNING", "FakeAPI", "Server", "Watch", "client_context",
-    "configmap_volume", "connections_by_worker", "container", "deployment", "event", "free_port", "kubelet_config_map",
+    "configmap_volume", "connections_by_worker", "cpus_of", "container", "deployment", "event", "free_port", "kubelet_config_map",
     "limit_range", "make_ca", "node", "pod", "review", "running_server", "served_serial", "serving",
     "start_server", "stop", "wait_for", "write_cert",
 ]

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,9 +105,12 @@ def configmap_volume(policy_dir: Path, text: str, generation: int) -> Path:
 
 
 def start_server(tmp: Path, policy_text: str | None, env: dict[str, str] | None = None,
-                 workers: int = 2, threads: int = 8, ready_path: str = "/readyz"
+                 workers: int = 2, threads: int = 8, ready_path: str = "/readyz",
+                 extra_args: Sequence[str] = (), cpus: set[int] | None = None
                  ) -> Iterator[Server]:
-    """A generator fixture body: yields the running server, stops it afterwards."""
+    """A generator fixture body: yields the running server, stops it afterwards.
+
+    ``cpus``: the CPUs the server may run on (as a container's cpuset would allow)."""
     ca, ca_file, cert_file, key_file = make_ca(tmp)
     policy_dir = tmp / "policy"
     policy_dir.mkdir()
@@ -127,8 +130,9 @@ def start_server(tmp: Path, policy_text: str | None, env: dict[str, str] | None 
         process = subprocess.Popen(
             [sys.executable, "-m", "webhook", "--cert-file", str(cert_file), "--key-file",
              str(key_file), "--port", str(port), "--bind", "127.0.0.1", "--workers",
-             str(workers), "--threads", str(threads), *args],
-            stdout=log, stderr=subprocess.STDOUT, env=process_env, cwd=tmp)
+             str(workers), "--threads", str(threads), *args, *extra_args],
+            stdout=log, stderr=subprocess.STDOUT, env=process_env, cwd=tmp,
+            preexec_fn=None if cpus is None else lambda: os.sched_setaffinity(0, cpus))
     server = Server(f"https://127.0.0.1:{port}", port, ca, ca_file, cert_file, key_file,
                     policy_dir, process, log_file)
     try:
@@ -161,6 +165,11 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 running_server = contextlib.contextmanager(start_server)
+
+
+def cpus_of(pid: int) -> set[int]:
+    """The CPUs a process may run on."""
+    return set(os.sched_getaffinity(pid))
 
 
 def connections_by_worker(server: Server) -> dict[int, int]:
