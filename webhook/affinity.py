@@ -12,7 +12,8 @@ A pinned worker cannot move to an idle CPU, so ``auto`` pins only when the worke
 least as many as the CPUs the webhook may use (a Guaranteed pod with whole CPUs under the
 kubelet's static CPU manager, a small node, the chart's two workers on two cores): then
 every CPU has a worker anyway. On a node's shared pool of many CPUs it leaves the choice to
-the kernel.
+the kernel. If the container's cpuset changes later and drops a worker's CPU, the kernel
+moves that worker to the new set (unpinned): slower, never stuck.
 """
 
 from __future__ import annotations
