@@ -117,7 +117,8 @@ def _cpu_seconds(pid: int) -> float:
 
 
 class Server:
-    def __init__(self, tmp: Path, app: str, workers: int, threads: int) -> None:
+    def __init__(self, tmp: Path, app: str, workers: int, threads: int,
+                 cpu_affinity: str = "auto") -> None:
         self.port = free_port()
         self.workers = workers
         env = {**os.environ, "PYTHONPATH": f"{tmp}{os.pathsep}{ROOT}",
@@ -130,7 +131,7 @@ class Server:
             [sys.executable, "-m", "webhook", "--cert-file", str(tmp / "tls.crt"),
              "--key-file", str(tmp / "tls.key"), "--bind", "127.0.0.1", "--port",
              str(self.port), "--workers", str(workers), "--threads", str(threads),
-             "--log-level", "info", "--app", app],
+             "--cpu-affinity", cpu_affinity, "--log-level", "info", "--app", app],
             env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.context = ssl.create_default_context(cafile=str(tmp / "ca.pem"))
         deadline = time.monotonic() + 30
@@ -340,6 +341,8 @@ def main() -> int:
     # the Helm chart's defaults: 2 workers x 8 threads
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker")
+    parser.add_argument("--cpu-affinity", choices=["auto", "off"], default="auto",
+                        help="the servers' --cpu-affinity (the default is the chart's)")
     parser.add_argument("--rounds", type=int, default=10,
                         help="pairs of rounds (echo and webhook, back to back)")
     parser.add_argument("--python-clients", action="store_true",
@@ -357,7 +360,8 @@ def main() -> int:
     print(f"{len(bodies)} AdmissionReviews from the corpus; {args.requests} requests per round "
           f"over {args.connections} keep-alive TLS connections ("
           f"{'wrk' if use_wrk else 'python clients'}), {args.rounds} pairs of back-to-back "
-          f"rounds; gunicorn {args.workers} workers x {args.threads} threads; "
+          f"rounds; gunicorn {args.workers} workers x {args.threads} threads, CPU affinity "
+          f"{args.cpu_affinity}; "
           f"{os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -380,9 +384,10 @@ def main() -> int:
             return measure(server, lambda: drive_python(
                 server, cafile, bodies, total, args.connections, rate))
 
-        servers = {"echo": Server(tmp, "bench_echo:create_echo", args.workers, args.threads),
+        servers = {"echo": Server(tmp, "bench_echo:create_echo", args.workers, args.threads,
+                                  args.cpu_affinity),
                    "webhook": Server(tmp, "webhook.app:create_app", args.workers,
-                                     args.threads)}
+                                     args.threads, args.cpu_affinity)}
         results: dict[str, dict[str, Any]] = {}
         try:
             for server in servers.values():  # warm-up
