@@ -56,6 +56,9 @@ class _Buffer:
 
     def add(self, data: bytes) -> None:
         with self.lock:
+            # only the first line of a batch wakes the flusher: Event.set takes a lock and
+            # notifies every time, and this runs for every review
+            first = not self.lines
             if self.size + len(data) > PIPE_BUF:  # the batch is full: out with it now
                 full, self.lines, self.size = self.lines, [data], len(data)
             else:
@@ -66,7 +69,8 @@ class _Buffer:
                 self.flushing = True
                 threading.Thread(target=self._flush_forever, name="log-flush",
                                  daemon=True).start()
-        self.pending.set()
+        if first:
+            self.pending.set()
         if full:
             _write(b"".join(full))
 
@@ -79,7 +83,9 @@ class _Buffer:
         while True:
             self.pending.wait()
             time.sleep(FLUSH_EVERY)
-            self.pending.clear()  # before taking: a line added from now on sets it again
+            # before taking: the lines added from now on are taken too, or start a new batch
+            # (an empty buffer), whose first line sets it again
+            self.pending.clear()
             _write(self.take())
 
 
