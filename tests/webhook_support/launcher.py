@@ -169,7 +169,7 @@ running_server = contextlib.contextmanager(start_server)
 
 def cpus_of(pid: int) -> set[int]:
     """The CPUs a process may run on."""
-    return set(os.sched_getaffinity(pid))
+    return os.sched_getaffinity(pid)
 
 
 def connections_by_worker(server: Server) -> dict[int, int]:
