@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from policies import node_hooks
-from policies.config import Policy, RuleSetting
+from policies.config import Policy
 from policies.facts import pod_facts, pod_memory_request, public_facts, qos_class
 from policies.limitrange import ContainerDefaults, apply_limit_ranges, container_defaults
 from policies.model import ModelError, PodModel, build_pod_model, object_ref, template_path_for
@@ -27,13 +27,15 @@ from policies.rule import (
     Severity,
     Subject,
     Suppression,
-    Violation,
     format_path,
 )
 from policies.runmodel import RunModel, hpa_model, workload_summary
 from policies.source import SourceProblem
 
 META_CODE = "OOM001"
+# a rule as the engine runs it: check, parameters, code, name, configured severity
+_Check = tuple[Any, Mapping[str, Any], str, str, Severity]
+_new_finding = tuple.__new__  # Finding's own __new__ is a Python function: one per finding
 
 
 class ObjectResult:
@@ -96,13 +98,13 @@ def as_container_defaults(limit_ranges: Iterable[Any]) -> list[ContainerDefaults
 class Engine:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
-        # per scope: each enabled rule's check, its parameters and its setting, looked up
-        # once here rather than for every subject
-        self._checks: dict[Scope, tuple[tuple[Any, Mapping[str, Any], RuleSetting], ...]] = {}
+        # per scope: each enabled rule's check, its parameters, code, name and severity,
+        # looked up once here rather than for every subject
+        self._checks: dict[Scope, tuple[_Check, ...]] = {}
         for setting in policy.enabled_rules():
-            scope = setting.rule.scope
-            self._checks[scope] = (*self._checks.get(scope, ()),
-                                   (setting.rule.check, setting.params, setting))
+            rule = setting.rule
+            self._checks[rule.scope] = (*self._checks.get(rule.scope, ()), (
+                rule.check, setting.params, rule.code, rule.name, setting.severity))
         meta = policy.settings.get(META_CODE)
         self._meta = meta if meta is not None and meta.enabled else None
         # immutable values, so sharing them between threads is safe
@@ -121,17 +123,6 @@ class Engine:
         return found
 
     # -- one subject --------------------------------------------------------------------
-    def _finding(self, setting: RuleSetting, violation: Violation, subject: Subject
-                 ) -> Finding:
-        line, column = violation.line, violation.column
-        if line is None:
-            pos = subject.locate(violation.path)
-            if pos is not None:
-                line, column = pos
-        return Finding(setting.rule.code, setting.rule.name, setting.severity,
-                       violation.message, subject.file, line, column, subject.ref,
-                       violation.container, format_path(violation.path))
-
     def evaluate_subject(self, subject: Subject, context: Context, *,
                          allow_ignores: bool = True,
                          deferred_codes: frozenset[str] = frozenset()) -> list[Finding]:
@@ -141,9 +132,19 @@ class Engine:
         reported as having suppressed nothing.
         """
         raw: list[Finding] = []
-        for check, params, setting in self._checks.get(subject.scope, ()):
+        # a subject read from JSON (the webhook) has no positions to look up
+        locate = subject.locate if getattr(subject, "positional", True) else None
+        file, ref = subject.file, subject.ref
+        for check, params, code, name, severity in self._checks.get(subject.scope, ()):
             for violation in check(subject, params, context):
-                raw.append(self._finding(setting, violation, subject))
+                line, column = violation.line, violation.column
+                if line is None and locate is not None:
+                    pos = locate(violation.path)
+                    if pos is not None:
+                        line, column = pos
+                raw.append(_new_finding(Finding, (
+                    code, name, severity, violation.message, file, line, column, ref,
+                    violation.container, format_path(violation.path))))
         if not allow_ignores:
             return raw
         return self.apply_suppressions(raw, subject.suppressions(), subject, deferred_codes)

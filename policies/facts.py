@@ -17,6 +17,9 @@ BEST_EFFORT_OOM_SCORE_ADJ = 1000
 NODE_CRITICAL_PRIORITY_CLASS = "system-node-critical"
 
 
+_ZERO = Decimal(0)  # (comparing a Decimal with an int converts the int every time)
+
+
 def _value(q: Any) -> Decimal | None:
     return None if q is None else q.value
 
@@ -63,15 +66,18 @@ def _compute_qos(model: PodModel) -> str:
             if found != set(QOS_RESOURCES):
                 guaranteed = False
     else:
-        zero = Decimal(0)
-        for container in model.resource_containers():
+        zero = _ZERO
+        for container in model.resource_containers:
             limited = 0  # how many of cpu and memory this container limits
-            for name in QOS_RESOURCES:
-                req = _value(container.requests.get(name))
-                if req is not None and req > 0:
+            container_requests, container_limits = container.requests, container.limits
+            for name in QOS_RESOURCES:  # (_value spelled out: this runs for every object)
+                quantity = container_requests.get(name)
+                req = None if quantity is None else quantity.value
+                if req is not None and req > zero:
                     requests[name] = requests.get(name, zero) + req
-                lim = _value(container.limits.get(name))
-                if lim is not None and lim > 0:
+                quantity = container_limits.get(name)
+                lim = None if quantity is None else quantity.value
+                if lim is not None and lim > zero:
                     limited += 1
                     limits[name] = limits.get(name, zero) + lim
             if limited != len(QOS_RESOURCES):
@@ -100,7 +106,11 @@ def aggregate_container_memory_request(model: PodModel) -> int:
     max(sum(regular) + sum(sidecars), max over init containers i of
     (request_i + sum of sidecars declared before i)).
     """
-    total = sum(_mem(c) for c in model.regular)
+    total = 0
+    for container in model.regular:  # (not sum() over a generator: this runs per object)
+        quantity = container.memory_request
+        if quantity is not None:
+            total += quantity.bytes or 0
     sidecars = 0
     init_max = 0
     for container in model.init:
@@ -175,7 +185,7 @@ def pod_facts(model: PodModel, node_memory: Decimal | None) -> dict[str, Any]:
         return cache
     qos = qos_class(model)
     containers = []
-    for container in model.resource_containers():
+    for container in model.resource_containers:
         request, limit = container.memory_request, container.memory_limit
         entry: dict[str, Any] = {
             "name": container.name,

@@ -80,7 +80,7 @@ def applicable(defaults: Iterable[ContainerDefaults], namespace: str | None
 def apply_limit_ranges(model: PodModel, defaults: Iterable[ContainerDefaults]) -> None:
     """Fill missing cpu/memory limits and requests of the model's containers."""
     for lr in applicable(defaults, model.namespace):
-        for container in model.resource_containers():
+        for container in model.resource_containers:
             for name in QOS_RESOURCES:
                 if name not in container.limits and name in lr.limits:
                     value = lr.limits[name]
@@ -90,5 +90,6 @@ def apply_limit_ranges(model: PodModel, defaults: Iterable[ContainerDefaults]) -
                     value = lr.requests[name]
                     container.requests[name] = Quantity(value.raw, value.value,
                                                         container.resources_path, lr.label)
+            container.sync_memory()
     model.facts_cache = None
     model.qos_cache = None

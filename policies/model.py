@@ -105,6 +105,10 @@ class Container:
     exec_commands: list[ExecCommand] = field(default_factory=list)  # hooks and exec probes
     volume_mounts: list[tuple[str, Path]] = field(default_factory=list)
     resources_path: Path = ()
+    # requests["memory"] and limits["memory"]: nearly every rule reads them, so they are
+    # plain attributes, kept in step by sync_memory() wherever those dicts change
+    memory_request: Quantity | None = None
+    memory_limit: Quantity | None = None
     # computed once per evaluation by policies.runtime_heap (OOM130 and OOM131 share it)
     heap_cache: list[Any] | None = field(default=None, repr=False, compare=False)
 
@@ -123,13 +127,10 @@ class Container:
         """Ephemeral containers have no resources and are not part of QoS."""
         return self.kind != "ephemeral"
 
-    @property
-    def memory_request(self) -> Quantity | None:
-        return self.requests.get("memory")
-
-    @property
-    def memory_limit(self) -> Quantity | None:
-        return self.limits.get("memory")
+    def sync_memory(self) -> None:
+        """Refresh ``memory_request``/``memory_limit`` after ``requests``/``limits`` changed."""
+        self.memory_request = self.requests.get("memory")
+        self.memory_limit = self.limits.get("memory")
 
 
 @dataclass(slots=True)
@@ -166,9 +167,21 @@ class PodModel:
     scope: Scope = Scope.WORKLOAD
     facts_cache: dict[str, Any] | None = None
     qos_cache: str | None = None  # computed once per evaluation by policies.facts
-    _resource_containers: list[Container] | None = field(default=None, repr=False)
-    _regular: list[Container] | None = field(default=None, repr=False)
-    _init: list[Container] | None = field(default=None, repr=False)
+    quantities_cache: list[Any] | None = None  # policies.rules._common.memory_quantities
+    # the containers by group, made once here: every rule walks one of them
+    # (resource_containers: regular, init and sidecar, not ephemeral, which have no resources)
+    resource_containers: list[Container] = field(init=False, repr=False, compare=False)
+    regular: list[Container] = field(init=False, repr=False, compare=False)
+    init: list[Container] = field(init=False, repr=False, compare=False)
+
+    # whether the object came with source positions (the linter's Map/Seq, not JSON)
+    positional: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.positional = isinstance(self.root, (Map, Seq))
+        self.resource_containers = [c for c in self.containers if c.kind != "ephemeral"]
+        self.regular = [c for c in self.containers if c.kind == "container"]
+        self.init = [c for c in self.containers if c.kind == "init"]
 
     @property
     def is_pod(self) -> bool:
@@ -178,28 +191,9 @@ class PodModel:
     def namespace(self) -> str | None:
         return self.ref.namespace
 
-    def resource_containers(self) -> list[Container]:
-        """Containers that carry resources: regular, init and sidecar, not ephemeral.
-        (Every rule asks: the list is made once per model.)"""
-        if self._resource_containers is None:
-            self._resource_containers = [c for c in self.containers if c.counts_for_resources]
-        return self._resource_containers
-
-    @property
-    def regular(self) -> list[Container]:
-        if self._regular is None:
-            self._regular = [c for c in self.containers if c.kind == "container"]
-        return self._regular
-
-    @property
-    def init(self) -> list[Container]:
-        if self._init is None:
-            self._init = [c for c in self.containers if c.kind == "init"]
-        return self._init
-
     # -- Subject protocol -------------------------------------------------------------
     def locate(self, path: Path) -> tuple[int, int] | None:
-        if not isinstance(self.root, (Map, Seq)):  # parsed JSON (the webhook): no positions
+        if not self.positional:  # parsed JSON (the webhook): no positions
             return None
         return locate(self.root, path)
 
@@ -321,14 +315,17 @@ def _container(raw: Any, kind: str, index: int, path: Path) -> Container:
         for i, item in enumerate(raw_mounts):
             if isinstance(item, dict) and item.get("name") is not None:
                 mounts.append((str(item["name"]), (*path, "volumeMounts", i)))
+    requests, limits = resources.get("requests"), resources.get("limits")
+    command, args = raw.get("command"), raw.get("args")
     return Container(
         name=str(name) if name is not None else f"#{index}",
         kind=kind, index=index, path=path,
         sidecar=kind == "init" and raw.get("restartPolicy") == "Always",
-        declared_requests=_resource_list(resources.get("requests"), (*res_path, "requests")),
-        declared_limits=_resource_list(resources.get("limits"), (*res_path, "limits")),
-        command=_strings(raw.get("command")), args=_strings(raw.get("args")), env=env,
-        exec_commands=_exec_commands(raw, path), volume_mounts=mounts, resources_path=res_path,
+        declared_requests=_resource_list(requests, (*res_path, "requests")) if requests else {},
+        declared_limits=_resource_list(limits, (*res_path, "limits")) if limits else {},
+        command=_strings(command) if command else [], args=_strings(args) if args else [],
+        env=env, exec_commands=_exec_commands(raw, path), volume_mounts=mounts,
+        resources_path=res_path,
     )
 
 
@@ -373,13 +370,24 @@ def _find_key(node: Any, key: str, path: Path, found: list[Path]) -> None:
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+    return value if value is None or type(value) is str else str(value)
 
 
 def object_ref(obj: Mapping[str, Any]) -> ObjectRef:
-    meta = as_mapping(obj.get("metadata"))
-    return ObjectRef(_text(obj.get("apiVersion")), _text(obj.get("kind")),
-                     _text(meta.get("namespace")), _text(meta.get("name")))
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):  # a dict, or the linter's positional Map
+        meta = {}
+    # (every object of a review or a file gets one: the helpers are spelled out)
+    api_version, kind = obj.get("apiVersion"), obj.get("kind")
+    namespace, name = meta.get("namespace"), meta.get("name")
+    return _new_ref(ObjectRef, (
+        api_version if api_version is None or type(api_version) is str else str(api_version),
+        kind if kind is None or type(kind) is str else str(kind),
+        namespace if namespace is None or type(namespace) is str else str(namespace),
+        name if name is None or type(name) is str else str(name)))
+
+
+_new_ref = tuple.__new__  # the named tuple's own __new__ is a Python function
 
 
 def template_path_for(obj: Mapping[str, Any], extra_kinds: Sequence[Mapping[str, Any]] = (),
@@ -395,6 +403,10 @@ def template_path_for(obj: Mapping[str, Any], extra_kinds: Sequence[Mapping[str,
     return False, None
 
 
+_CONTAINER_KEYS = (("initContainers", "init"), ("containers", "container"),
+                   ("ephemeralContainers", "ephemeral"))
+
+
 def build_pod_model(obj: Mapping[str, Any], template_path: Path | None,
                     file: str | None = None, may_hold_oom_score_adj: bool = True) -> PodModel:
     """Model one pod-bearing object; raises ModelError when it has no usable pod spec.
@@ -403,8 +415,15 @@ def build_pod_model(obj: Mapping[str, Any], template_path: Path | None,
     of the whole spec for that key.
     """
     ref = object_ref(obj)
-    spec_path: Path = ("spec",) if template_path is None else (*template_path, "spec")
-    spec = get_path(obj, spec_path)
+    # (this runs for every object judged: the lookups are spelled out, not helper calls)
+    template: Any = obj
+    if template_path is not None:
+        for part in template_path:
+            template = template.get(part) if isinstance(template, dict) else None
+        spec_path: Path = (*template_path, "spec")
+    else:
+        spec_path = ("spec",)
+    spec = template.get("spec") if isinstance(template, dict) else None
     if spec is None:
         missing = next((spec_path[:i] for i in range(1, len(spec_path) + 1)
                         if get_path(obj, spec_path[:i]) is None), spec_path)
@@ -413,8 +432,7 @@ def build_pod_model(obj: Mapping[str, Any], template_path: Path | None,
         raise ModelError("the pod spec must be a mapping", spec_path)
     containers: list[Container] = []
     problems: list[tuple[str, Path]] = []
-    for key, kind in (("initContainers", "init"), ("containers", "container"),
-                      ("ephemeralContainers", "ephemeral")):
+    for key, kind in _CONTAINER_KEYS:
         raw_list = spec.get(key)
         if raw_list is None:
             continue
@@ -426,25 +444,38 @@ def build_pod_model(obj: Mapping[str, Any], template_path: Path | None,
                 containers.append(_container(raw, kind, i, (*spec_path, key, i)))
             except ModelError as exc:
                 problems.append((str(exc), exc.path))
-    meta = as_mapping(obj.get("metadata"))
-    tmeta = as_mapping(get_path(obj, (*template_path, "metadata"))) if template_path else {}
-    pod_resources = as_mapping(spec.get("resources"))
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        meta = {}
+    tmeta = template.get("metadata") if template_path is not None else None
+    if not isinstance(tmeta, dict):
+        tmeta = {}
+    pod_resources = spec.get("resources")
+    pod_requests = pod_limits = None
+    if pod_resources and isinstance(pod_resources, dict):
+        pod_requests, pod_limits = pod_resources.get("requests"), pod_resources.get("limits")
+    overhead, volumes = spec.get("overhead"), spec.get("volumes")
+    labels, annotations = meta.get("labels"), meta.get("annotations")
+    template_labels, template_annotations = tmeta.get("labels"), tmeta.get("annotations")
     oom_paths: list[Path] = []
     if may_hold_oom_score_adj:
         _find_key(spec, "oomScoreAdj", spec_path, oom_paths)
     model = PodModel(
         ref=ref, file=file, root=obj, spec_path=spec_path, template_path=template_path,
-        containers=containers, volumes=_volumes(spec.get("volumes"), (*spec_path, "volumes")),
-        pod_requests=_resource_list(pod_resources.get("requests"),
-                                    (*spec_path, "resources", "requests")),
-        pod_limits=_resource_list(pod_resources.get("limits"),
-                                  (*spec_path, "resources", "limits")),
-        overhead=_resource_list(spec.get("overhead"), (*spec_path, "overhead")),
+        containers=containers,
+        volumes=_volumes(volumes, (*spec_path, "volumes")) if volumes else [],
+        pod_requests=_resource_list(pod_requests, (*spec_path, "resources", "requests"))
+        if pod_requests else {},
+        pod_limits=_resource_list(pod_limits, (*spec_path, "resources", "limits"))
+        if pod_limits else {},
+        overhead=_resource_list(overhead, (*spec_path, "overhead")) if overhead else {},
         priority_class=(str(spec["priorityClassName"]) if spec.get("priorityClassName")
                         else None),
-        labels=as_mapping(meta.get("labels")), annotations=as_mapping(meta.get("annotations")),
-        template_labels=as_mapping(tmeta.get("labels")),
-        template_annotations=as_mapping(tmeta.get("annotations")),
+        labels=labels if isinstance(labels, dict) else {},
+        annotations=annotations if isinstance(annotations, dict) else {},
+        template_labels=template_labels if isinstance(template_labels, dict) else {},
+        template_annotations=template_annotations
+        if isinstance(template_annotations, dict) else {},
         oom_score_adj_paths=oom_paths, problems=problems,
     )
     apply_pod_defaults(model)
@@ -458,13 +489,16 @@ def apply_pod_defaults(model: PodModel) -> None:
     containers of Pods; ReplicaSet & co. create Pods that get it, so templates get it too.
     Pod-level resources are defaulted the same way (SetDefaults_PodSpec, PodLevelResources).
     """
-    for container in model.resource_containers():
-        container.limits = dict(container.declared_limits)
-        container.requests = dict(container.declared_requests)
-        for name, limit in container.declared_limits.items():
-            if name not in container.requests:
-                container.requests[name] = Quantity(limit.raw, limit.value, limit.path, "limit",
-                                                     limit.error)
+    for container in model.resource_containers:
+        declared = container.declared_limits
+        container.limits = dict(declared)
+        container.requests = requests = dict(container.declared_requests)
+        for name, limit in declared.items() if declared else ():
+            if name not in requests:
+                requests[name] = Quantity(limit.raw, limit.value, limit.path, "limit",
+                                          limit.error)
+        container.memory_request = requests.get("memory")
+        container.memory_limit = declared.get("memory")
     if model.pod_limits:
         for name, limit in model.pod_limits.items():
             if name in QOS_RESOURCES and name not in model.pod_requests:

@@ -32,7 +32,7 @@ class WorkloadSummary:
 
 
 def workload_summary(model: PodModel) -> WorkloadSummary:
-    containers = [c for c in model.resource_containers()]
+    containers = [c for c in model.resource_containers]
     has_pod_request = "memory" in model.pod_requests
     missing = tuple(c.name for c in containers
                     if c.memory_request is None and not has_pod_request)

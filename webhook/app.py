@@ -128,16 +128,14 @@ def _internal_error(runtime: Runtime, exc: Exception) -> Decision:
 def _account(review: dict[str, Any], decision: Decision, elapsed: float) -> None:
     kind = review["kind"]["kind"]
     operation = review["operation"]
-    counts: dict[tuple[str, str], int] = {}
-    for finding in decision.findings:
-        key = (finding.rule, str(finding.severity))
-        counts[key] = counts.get(key, 0) + 1
-    metrics.record_review(kind, operation, decision.reason, elapsed, counts)
+    findings = decision.findings
+    metrics.record_review(kind, operation, decision.reason, elapsed, findings)
     logs.review({
         "event": "review", "uid": review["uid"], "kind": kind,
         "namespace": review.get("namespace"), "name": review.get("name"),
         "subResource": review.get("subResource"), "operation": operation,
         "dryRun": bool(review.get("dryRun")), "decision": decision.reason,
-        "allowed": decision.allowed, "rules": sorted({rule for rule, _ in counts}),
+        "allowed": decision.allowed,
+        "rules": sorted({f.rule for f in findings}) if findings else [],
         "latencyMs": round(elapsed * 1000, 3),
     })

@@ -20,10 +20,13 @@ import bisect
 import os
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE  # noqa: N811
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+
+from policies.rule import Finding, Severity
 
 REVIEWS = Counter("oomguard_admission_reviews_total", "Admission reviews answered",
                   ["kind", "operation", "decision"])
@@ -58,7 +61,10 @@ class _Tally:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.counts: dict[Any, float] = {}  # counter child -> amount
+        # plain label tuples, turned into metric children only at a flush: a review then
+        # costs a few dict updates
+        self.reviews: dict[tuple[str, str, str], int] = {}
+        self.findings: dict[tuple[str, Severity], int] = {}
         bounds = getattr(LATENCY, "_upper_bounds", None)
         # prometheus_client has no public call for n observations at once: the batch goes to
         # the histogram's own sum and bucket values when they are there as expected
@@ -92,19 +98,20 @@ os.register_at_fork(after_in_child=_forked)
 
 
 def record_review(kind: str, operation: str, decision: str, seconds: float,
-                  findings: dict[tuple[str, str], int]) -> None:
+                  findings: Iterable[Finding]) -> None:
     """Count one answered review: its decision, its latency, its findings by rule and
     severity."""
     tally = _tally
-    reviews = child(REVIEWS, kind, operation, decision)
-    found = [(child(FINDINGS, rule, severity), n) for (rule, severity), n in findings.items()]
     with tally.lock:
         if not tally.flushing:
             tally.start()
-        counts = tally.counts
-        counts[reviews] = counts.get(reviews, 0.0) + 1
-        for metric, n in found:
-            counts[metric] = counts.get(metric, 0.0) + n
+        reviews = tally.reviews
+        key = (kind, operation, decision)
+        reviews[key] = reviews.get(key, 0) + 1
+        counts = tally.findings
+        for finding in findings:
+            found = (finding.rule, finding.severity)
+            counts[found] = counts.get(found, 0) + 1
         if tally.batched_latency:
             tally.latency_sum += seconds
             index = bisect.bisect_left(tally.bounds, seconds)
@@ -118,11 +125,14 @@ def flush() -> None:
     """Add this worker's tallied counts to the shared files."""
     tally = _tally
     with tally.lock:
-        counts, tally.counts = tally.counts, {}
+        reviews, tally.reviews = tally.reviews, {}
+        findings, tally.findings = tally.findings, {}
         buckets, latency_sum = tally.buckets, tally.latency_sum
         tally.buckets, tally.latency_sum = [0] * len(buckets), 0.0
-    for metric, amount in counts.items():
-        metric.inc(amount)
+    for labels, n in reviews.items():
+        child(REVIEWS, *labels).inc(n)
+    for (rule, severity), n in findings.items():
+        child(FINDINGS, rule, str(severity)).inc(n)
     if any(buckets):
         LATENCY._sum.inc(latency_sum)
         for value, n in zip(LATENCY._buckets, buckets, strict=True):

@@ -67,7 +67,7 @@ class ClusterFacts:
     node_allocatable: Decimal | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Decision:
     allowed: bool
     code: int = 200
@@ -176,11 +176,13 @@ def judges_kind(kind_info: Mapping[str, Any], policy: Policy) -> bool:
                for m in policy.kinds)
 
 
-def exempt_namespaces(policy: Policy, own_namespace: str | None) -> set[str]:
-    exempt = set(policy.exclude_namespaces or ("kube-system",))
-    if own_namespace:
-        exempt.add(own_namespace)
-    return exempt
+def is_exempt(namespace: str | None, policy: Policy, own_namespace: str | None) -> bool:
+    """Whether the policy's ``exclude.namespaces`` (default kube-system) or the webhook's own
+    namespace holds the object."""
+    if not namespace:
+        return False
+    return namespace == own_namespace or \
+        namespace in (policy.exclude_namespaces or ("kube-system",))
 
 
 def _with_namespace(obj: dict[str, Any], namespace: str | None) -> dict[str, Any]:
@@ -213,7 +215,7 @@ def judge(request: Mapping[str, Any], engine: Evaluator, cluster: ClusterFacts,
     if sub_resource and not resize:  # status, ephemeralcontainers, ...: not ours
         return Decision(True, reason="skipped")
     namespace = request.get("namespace")
-    if not kubelet_config and namespace in exempt_namespaces(policy, own_namespace):
+    if not kubelet_config and is_exempt(namespace, policy, own_namespace):
         return Decision(True, reason="exempt")
     allow_ignores = bool(settings.get("allow-annotation-ignores", True))
     limit_ranges = cluster.limit_ranges.get(namespace or "", ())

@@ -20,9 +20,12 @@ def label(container: Container) -> str:
 
 
 def memory_quantities(pod: PodModel) -> list[tuple[Quantity, Container | None]]:
-    """Every memory quantity written in the pod spec, with its container when it has one."""
+    """Every memory quantity written in the pod spec, with its container when it has one.
+    (Made once per model: OOM105 and OOM106 both walk it.)"""
+    if pod.quantities_cache is not None:
+        return pod.quantities_cache
     found: list[tuple[Quantity, Container | None]] = []
-    for container in pod.resource_containers():
+    for container in pod.resource_containers:
         for resources in (container.declared_requests, container.declared_limits):
             quantity = resources.get("memory")
             if quantity is not None:
@@ -34,6 +37,7 @@ def memory_quantities(pod: PodModel) -> list[tuple[Quantity, Container | None]]:
     for volume in pod.volumes:
         if volume.size_limit is not None and volume.emptydir_medium == "Memory":
             found.append((volume.size_limit, None))
+    pod.quantities_cache = found
     return found
 
 

@@ -52,7 +52,7 @@ spec:
 def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
     if "memory" in pod.pod_limits:
         return
-    for container in pod.resource_containers():
+    for container in pod.resource_containers:
         if container.memory_limit is None:
             yield Violation(
                 f"{label(container)} has no memory limit: it can use all of the "

@@ -53,7 +53,7 @@ spec:
 def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
     if "memory" in pod.pod_requests:
         return
-    for container in pod.resource_containers():
+    for container in pod.resource_containers:
         if container.memory_request is None:
             yield Violation(f"{label(container)} has no memory request and no memory limit to "
                             "default it from: the scheduler assumes it needs no memory",

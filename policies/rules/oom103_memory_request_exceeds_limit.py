@@ -50,7 +50,7 @@ spec:
 
 
 def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
-    for container in pod.resource_containers():
+    for container in pod.resource_containers:
         request, limit = container.memory_request, container.memory_limit
         if request is None or limit is None or request.value is None or limit.value is None:
             continue

@@ -49,7 +49,7 @@ spec:
 
 def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
     minimum = parse_quantity(params["min"])
-    for container in pod.resource_containers():
+    for container in pod.resource_containers:
         limit = container.memory_limit
         if limit is None or limit.value is None or limit.value <= 0:
             continue

@@ -51,7 +51,7 @@ spec:
 
 def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
     maximum = parse_quantity(params["max"])
-    for container in pod.resource_containers():
+    for container in pod.resource_containers:
         limit = container.memory_limit
         if limit is not None and limit.value is not None and limit.value > maximum:
             yield Violation(f"{label(container)} memory limit {human(limit.value)}{where(limit)}"

@@ -47,7 +47,7 @@ spec:
 
 
 def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
-    if pod.resource_containers() and qos_class(pod) == BEST_EFFORT:
+    if pod.resource_containers and qos_class(pod) == BEST_EFFORT:
         yield Violation("the pod is BestEffort (no cpu or memory requests or limits): "
                         "oom_score_adj 1000, first to be OOM-killed and evicted",
                         (*pod.spec_path, "containers"))

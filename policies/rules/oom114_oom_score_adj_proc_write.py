@@ -55,7 +55,7 @@ spec:
 
 
 def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
-    for container in pod.resource_containers():
+    for container in pod.resource_containers:
         if not container.exec_commands and "oom_" not in container.command_text:
             continue  # the common case: no command of this container mentions it
         sources: list[tuple[list[str], Path]] = [

@@ -55,7 +55,7 @@ spec:
 def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
     capacity = int(context.node_memory) if context.node_memory else None
     qos = qos_class(pod)
-    for container in pod.resource_containers():
+    for container in pod.resource_containers:
         score = oom_score_adj(pod, container, capacity, qos)
         if score is not None and score > params["max"]:
             yield Violation(f"container {container.name!r} gets oom_score_adj {score} "

@@ -62,7 +62,7 @@ def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterato
         size = volume.size_limit
         if volume.emptydir_medium != "Memory" or size is None or size.value is None:
             continue
-        mounting = [c for c in pod.resource_containers()
+        mounting = [c for c in pod.resource_containers
                     if any(name == volume.name for name, _ in c.volume_mounts)]
         limits = [c.memory_limit.value if c.memory_limit else None for c in mounting]
         if not mounting or any(v is None for v in limits):

@@ -56,7 +56,7 @@ spec:
 
 
 def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
-    for container in pod.resource_containers():
+    for container in pod.resource_containers:
         limit = container.memory_limit
         if limit is None or limit.value is None or limit.value <= 0:
             continue

@@ -57,7 +57,7 @@ spec:
 def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
     fraction = decimal_param(params["max-fraction"])
     max_percent = decimal_param(params["max-ram-percentage"])
-    for container in pod.resource_containers():
+    for container in pod.resource_containers:
         limit = container.memory_limit
         for heap in heap_settings(container):
             if heap.kind == "max-ram-percentage":
