@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from policies.quantity import QuantityError, parse_quantity
@@ -45,30 +46,52 @@ class ModelError(ValueError):
         self.path = path
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Quantity:
-    """One resource quantity field."""
+    """One resource quantity field. Immutable, so one object serves every model that has
+    the same text at the same path (see :func:`_quantity`)."""
 
     raw: Any
     value: Decimal | None  # None when the text does not parse (OOM105 reports it)
     path: Path
     source: str = "manifest"  # "manifest", "limit" (API defaulting) or "LimitRange ns/name"
     error: str | None = None
+    # the integer value as ``Quantity.Value()`` gives it (rounded up), or None; made once
+    # here: converting a Decimal to an int and comparing it back costs more than a rule
+    bytes: int | None = field(init=False, repr=False)
 
-    @property
-    def bytes(self) -> int | None:
-        """Integer value as ``Quantity.Value()`` gives it (rounded up), or None."""
-        if self.value is None:
-            return None
-        whole = int(self.value)
-        return whole + 1 if self.value > whole else whole
+    def __post_init__(self) -> None:
+        value, whole = self.value, None
+        if value is not None:
+            whole = int(value)
+            if value > whole:
+                whole += 1
+        object.__setattr__(self, "bytes", whole)
 
 
-def _quantity(raw: Any, path: Path, source: str = "manifest") -> Quantity:
+@lru_cache(maxsize=4096)
+def _manifest_quantity(raw: str, path: Path) -> Quantity:
     try:
-        return Quantity(raw, parse_quantity(raw), path, source)
+        return Quantity(raw, parse_quantity(raw), path)
     except QuantityError as exc:
-        return Quantity(raw, None, path, source, str(exc))
+        return Quantity(raw, None, path, "manifest", str(exc))
+
+
+def _quantity(raw: Any, path: Path) -> Quantity:
+    """The quantity written at ``path``. Text quantities (nearly all) are made once per text
+    and path: the same few recur in every object and every review."""
+    if type(raw) is str:
+        return _manifest_quantity(raw, path)
+    try:
+        return Quantity(raw, parse_quantity(raw), path)
+    except QuantityError as exc:
+        return Quantity(raw, None, path, "manifest", str(exc))
+
+
+@lru_cache(maxsize=4096)
+def defaulted_from_limit(limit: Quantity) -> Quantity:
+    """The request the API server defaults from a limit (cached per limit object)."""
+    return Quantity(limit.raw, limit.value, limit.path, "limit", limit.error)
 
 
 @dataclass(slots=True)
@@ -99,11 +122,10 @@ class Container:
     # after API defaulting and LimitRange defaults
     requests: dict[str, Quantity] = field(default_factory=dict)
     limits: dict[str, Quantity] = field(default_factory=dict)
-    command: list[str] = field(default_factory=list)
-    args: list[str] = field(default_factory=list)
-    env: list[EnvVar] = field(default_factory=list)
-    exec_commands: list[ExecCommand] = field(default_factory=list)  # hooks and exec probes
-    volume_mounts: list[tuple[str, Path]] = field(default_factory=list)
+    label: str = ""  # how messages name it: "container 'app'", "sidecar 'proxy'", ...
+    # the container mapping as written: command, args, env, hooks, probes and mounts are
+    # read from it when a rule first asks (most reviews need few of them)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     resources_path: Path = ()
     # requests["memory"] and limits["memory"]: nearly every rule reads them, so they are
     # plain attributes, kept in step by sync_memory() wherever those dicts change
@@ -111,12 +133,70 @@ class Container:
     memory_limit: Quantity | None = None
     # computed once per evaluation by policies.runtime_heap (OOM130 and OOM131 share it)
     heap_cache: list[Any] | None = field(default=None, repr=False, compare=False)
+    _command: list[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _args: list[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _command_text: str | None = field(default=None, init=False, repr=False, compare=False)
+    _env: list[EnvVar] | None = field(default=None, init=False, repr=False, compare=False)
+    _exec: list[ExecCommand] | None = field(default=None, init=False, repr=False,
+                                             compare=False)
+    _mounts: list[tuple[str, Path]] | None = field(default=None, init=False, repr=False,
+                                                    compare=False)
+
+    @property
+    def command(self) -> list[str]:
+        if self._command is None:
+            self._command = _strings(self.raw.get("command"))
+        return self._command
+
+    @property
+    def args(self) -> list[str]:
+        if self._args is None:
+            self._args = _strings(self.raw.get("args"))
+        return self._args
+
+    @property
+    def env(self) -> list[EnvVar]:
+        if self._env is None:
+            self._env = _env_vars(self.raw.get("env"), self.path)
+        return self._env
+
+    @property
+    def exec_commands(self) -> list[ExecCommand]:
+        """Commands of lifecycle hooks and exec probes."""
+        if self._exec is None:
+            self._exec = _exec_commands(self.raw, self.path)
+        return self._exec
+
+    @property
+    def volume_mounts(self) -> list[tuple[str, Path]]:
+        """(volume name, path of the mount) of each volume mount."""
+        if self._mounts is None:
+            self._mounts = _volume_mounts(self.raw.get("volumeMounts"), self.path)
+        return self._mounts
+
+    def sets_env(self, names: frozenset[str]) -> bool:
+        """Whether one of ``names`` is among the env vars (without building :attr:`env`)."""
+        raw_env = self.raw.get("env")
+        if not raw_env or not isinstance(raw_env, list):
+            return False
+        for item in raw_env:
+            if isinstance(item, dict):
+                name = item.get("name")
+                if name is not None and str(name) in names:
+                    return True
+        return False
 
     @property
     def command_text(self) -> str:
         """Command and args joined by newlines: one substring search for a word that holds
         no newline looks at every word at once, and cannot match across two of them."""
-        return "\n".join(self.command + self.args)
+        text = self._command_text
+        if text is None:
+            raw = self.raw
+            has_words = raw.get("command") or raw.get("args")
+            text = self._command_text = "\n".join(self.command + self.args) if has_words \
+                else ""
+        return text
 
     @property
     def is_regular(self) -> bool:
@@ -179,9 +259,12 @@ class PodModel:
 
     def __post_init__(self) -> None:
         self.positional = isinstance(self.root, (Map, Seq))
-        self.resource_containers = [c for c in self.containers if c.kind != "ephemeral"]
-        self.regular = [c for c in self.containers if c.kind == "container"]
-        self.init = [c for c in self.containers if c.kind == "init"]
+        self.resource_containers, self.regular, self.init = [], [], []
+        for container in self.containers:  # (one loop, not three comprehensions)
+            kind = container.kind
+            if kind != "ephemeral":
+                self.resource_containers.append(container)
+                (self.regular if kind == "container" else self.init).append(container)
 
     @property
     def is_pod(self) -> bool:
@@ -270,6 +353,26 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+def _env_vars(raw_env: Any, path: Path) -> list[EnvVar]:
+    env: list[EnvVar] = []
+    if raw_env and isinstance(raw_env, list):
+        for i, item in enumerate(raw_env):
+            if isinstance(item, dict) and item.get("name") is not None:
+                value = item.get("value")
+                env.append(EnvVar(str(item["name"]), None if value is None else str(value),
+                                  (*path, "env", i)))
+    return env
+
+
+def _volume_mounts(raw_mounts: Any, path: Path) -> list[tuple[str, Path]]:
+    mounts: list[tuple[str, Path]] = []
+    if raw_mounts and isinstance(raw_mounts, list):
+        for i, item in enumerate(raw_mounts):
+            if isinstance(item, dict) and item.get("name") is not None:
+                mounts.append((str(item["name"]), (*path, "volumeMounts", i)))
+    return mounts
+
+
 _EXEC_KEYS = frozenset({"lifecycle", "livenessProbe", "readinessProbe", "startupProbe"})
 
 
@@ -301,31 +404,16 @@ def _container(raw: Any, kind: str, index: int, path: Path) -> Container:
     if resources is not None and not isinstance(resources, dict):
         raise ModelError("resources must be a mapping", res_path)
     resources = resources or {}
-    env: list[EnvVar] = []
-    raw_env = raw.get("env")
-    if raw_env and isinstance(raw_env, list):
-        for i, item in enumerate(raw_env):
-            if isinstance(item, dict) and item.get("name") is not None:
-                value = item.get("value")
-                env.append(EnvVar(str(item["name"]), None if value is None else str(value),
-                                  (*path, "env", i)))
-    mounts: list[tuple[str, Path]] = []
-    raw_mounts = raw.get("volumeMounts")
-    if raw_mounts and isinstance(raw_mounts, list):
-        for i, item in enumerate(raw_mounts):
-            if isinstance(item, dict) and item.get("name") is not None:
-                mounts.append((str(item["name"]), (*path, "volumeMounts", i)))
     requests, limits = resources.get("requests"), resources.get("limits")
-    command, args = raw.get("command"), raw.get("args")
+    name = str(name) if name is not None else f"#{index}"
+    sidecar = kind == "init" and raw.get("restartPolicy") == "Always"
+    role = "sidecar" if sidecar else "init container" if kind == "init" else "container"
     return Container(
-        name=str(name) if name is not None else f"#{index}",
-        kind=kind, index=index, path=path,
-        sidecar=kind == "init" and raw.get("restartPolicy") == "Always",
+        name=name, kind=kind, index=index, path=path, sidecar=sidecar,
+        label=f"{role} {name!r}",
         declared_requests=_resource_list(requests, (*res_path, "requests")) if requests else {},
         declared_limits=_resource_list(limits, (*res_path, "limits")) if limits else {},
-        command=_strings(command) if command else [], args=_strings(args) if args else [],
-        env=env, exec_commands=_exec_commands(raw, path), volume_mounts=mounts,
-        resources_path=res_path,
+        raw=raw, resources_path=res_path,
     )
 
 
@@ -495,15 +583,13 @@ def apply_pod_defaults(model: PodModel) -> None:
         container.requests = requests = dict(container.declared_requests)
         for name, limit in declared.items() if declared else ():
             if name not in requests:
-                requests[name] = Quantity(limit.raw, limit.value, limit.path, "limit",
-                                          limit.error)
+                requests[name] = defaulted_from_limit(limit)
         container.memory_request = requests.get("memory")
         container.memory_limit = declared.get("memory")
     if model.pod_limits:
         for name, limit in model.pod_limits.items():
             if name in QOS_RESOURCES and name not in model.pod_requests:
-                model.pod_requests[name] = Quantity(limit.raw, limit.value, limit.path, "limit",
-                                                    limit.error)
+                model.pod_requests[name] = defaulted_from_limit(limit)
 
 
 def problems_as_source(model: PodModel) -> list[SourceProblem]:

@@ -100,8 +100,7 @@ _HEAP_ENV = frozenset({*JAVA_ENV_ORDER, "NODE_OPTIONS", "GOMEMLIMIT"})
 
 
 def _heap_settings(container: Container) -> list[HeapSetting]:
-    if not _mentions_heap(container.command_text) and \
-            all(var.name not in _HEAP_ENV for var in container.env):
+    if not _mentions_heap(container.command_text) and not container.sets_env(_HEAP_ENV):
         return []  # the common case: nothing that sets a heap
     env = {var.name: var for var in container.env if var.value is not None
            and "$(" not in var.value}

@@ -131,10 +131,6 @@ def response(uid: str, decision: Decision) -> dict[str, Any]:
     return {"apiVersion": API_VERSION, "kind": "AdmissionReview", "response": body}
 
 
-def _line(finding: Finding) -> str:
-    return f"{finding.rule} {finding.name}: {finding.message}"
-
-
 def warning_text(text: str) -> str:
     """One admission warning: printable (kube-apiserver drops a warning with control
     characters), at most 256 characters."""
@@ -250,17 +246,21 @@ def judge(request: Mapping[str, Any], engine: Evaluator, cluster: ClusterFacts,
 
 
 def _decision(request: Mapping[str, Any], findings: list[Finding], result: Any) -> Decision:
-    errors: list[Finding] = []
+    errors: list[str] = []
     warnings: list[str] = []
     infos: list[str] = []
-    for finding in findings:
-        if finding.severity is ERROR:
-            errors.append(finding)
-        elif finding.severity is WARNING:
-            warnings.append(warning_text(_line(finding)))
+    for finding in findings:  # (warning_text only when needed: this runs per finding)
+        line = f"{finding.rule} {finding.name}: {finding.message}"
+        severity = finding.severity
+        if severity is ERROR:
+            errors.append(line)
+        elif severity is WARNING:
+            warnings.append(line if len(line) <= MAX_WARNING and line.isprintable()
+                            else warning_text(line))
         else:
-            infos.append(_line(finding))
-    warnings.extend(warning_text(f"oomguard: {p.message}") for p in result.problems)
+            infos.append(line)
+    if result.problems:
+        warnings.extend(warning_text(f"oomguard: {p.message}") for p in result.problems)
     audit: dict[str, str] = {}
     facts = result.summary()
     if "qos" in facts:
@@ -269,17 +269,15 @@ def _decision(request: Mapping[str, Any], findings: list[Finding], result: Any) 
         audit["pod-memory-request"] = str(facts["podMemoryRequest"])
     if infos:
         audit["info"] = "; ".join(infos)
-    decision = Decision(True, warnings=warnings, audit_annotations=audit, findings=findings,
+    if not errors:
+        return Decision(True, warnings=warnings, audit_annotations=audit, findings=findings,
                         judged=True, reason="warned" if warnings else "allowed")
-    if errors:
-        kind = (request.get("kind") or {}).get("kind")
-        namespace = request.get("namespace")
-        meta = request["object"].get("metadata")
-        meta = meta if isinstance(meta, dict) else {}
-        name = request.get("name") or meta.get("name") or meta.get("generateName") or "?"
-        target = f"{kind} {namespace + '/' if namespace else ''}{name}"
-        decision.allowed = False
-        decision.code = 403
-        decision.reason = "denied"
-        decision.message = f"oomguard denied {target}: " + "; ".join(_line(f) for f in errors)
-    return decision
+    kind = (request.get("kind") or {}).get("kind")
+    namespace = request.get("namespace")
+    meta = request["object"].get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    name = request.get("name") or meta.get("name") or meta.get("generateName") or "?"
+    target = f"{kind} {namespace + '/' if namespace else ''}{name}"
+    return Decision(False, 403, f"oomguard denied {target}: " + "; ".join(errors),
+                    warnings=warnings, audit_annotations=audit, findings=findings,
+                    judged=True, reason="denied")

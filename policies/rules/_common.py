@@ -9,16 +9,6 @@ from policies.model import Container, PodModel, Quantity
 from policies.quantity import format_bytes
 
 
-def role(container: Container) -> str:
-    if container.sidecar:
-        return "sidecar"
-    return "init container" if container.kind == "init" else "container"
-
-
-def label(container: Container) -> str:
-    return f"{role(container)} {container.name!r}"
-
-
 def memory_quantities(pod: PodModel) -> list[tuple[Quantity, Container | None]]:
     """Every memory quantity written in the pod spec, with its container when it has one.
     (Made once per model: OOM105 and OOM106 both walk it.)"""

@@ -7,7 +7,6 @@ from typing import Any
 
 from policies.model import PodModel
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._common import label
 
 CODE = "OOM101"
 NAME = "memory-limit-missing"
@@ -55,6 +54,6 @@ def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterato
     for container in pod.resource_containers:
         if container.memory_limit is None:
             yield Violation(
-                f"{label(container)} has no memory limit: it can use all of the "
+                f"{container.label} has no memory limit: it can use all of the "
                 "node's memory and get other pods OOM-killed or evicted",
                 container.resources_path, container.name)

@@ -7,7 +7,6 @@ from typing import Any
 
 from policies.model import PodModel
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._common import label
 
 CODE = "OOM102"
 NAME = "memory-request-missing"
@@ -55,6 +54,6 @@ def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterato
         return
     for container in pod.resource_containers:
         if container.memory_request is None:
-            yield Violation(f"{label(container)} has no memory request and no memory limit to "
+            yield Violation(f"{container.label} has no memory request and no memory limit to "
                             "default it from: the scheduler assumes it needs no memory",
                             container.resources_path, container.name)

@@ -7,7 +7,7 @@ from typing import Any
 
 from policies.model import PodModel
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._common import human, label, where
+from policies.rules._common import human, where
 
 CODE = "OOM103"
 NAME = "memory-request-exceeds-limit"
@@ -56,7 +56,7 @@ def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterato
             continue
         if request.value > limit.value:
             yield Violation(
-                f"{label(container)} requests {human(request.value)}{where(request)} but is "
+                f"{container.label} requests {human(request.value)}{where(request)} but is "
                 f"limited to {human(limit.value)}{where(limit)}: the API server rejects it",
                 request.path, container.name)
     request, limit = pod.pod_requests.get("memory"), pod.pod_limits.get("memory")

@@ -7,7 +7,7 @@ from typing import Any
 
 from policies.model import PodModel
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._common import decimal_param, human, label
+from policies.rules._common import decimal_param, human
 
 CODE = "OOM104"
 NAME = "memory-limit-request-ratio"
@@ -61,7 +61,7 @@ def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterato
         if request.value <= 0 or limit.value / request.value > max_ratio:
             ratio = "infinite" if request.value <= 0 else f"{limit.value / request.value:.2f}"
             yield Violation(
-                f"{label(container)} memory limit {human(limit.value)} is {ratio}x its request "
+                f"{container.label} memory limit {human(limit.value)} is {ratio}x its request "
                 f"{human(request.value)} (max {max_ratio}): the node can be overcommitted by "
                 f"{human(limit.value - request.value)} for this container alone",
                 limit.path if limit.source == "manifest" else container.resources_path,

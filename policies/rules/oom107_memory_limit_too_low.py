@@ -8,7 +8,7 @@ from typing import Any
 from policies.model import PodModel
 from policies.quantity import parse_quantity
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._common import human, label, where
+from policies.rules._common import human, where
 
 CODE = "OOM107"
 NAME = "memory-limit-too-low"
@@ -54,6 +54,6 @@ def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterato
         if limit is None or limit.value is None or limit.value <= 0:
             continue
         if limit.value < minimum:
-            yield Violation(f"{label(container)} memory limit {human(limit.value)}{where(limit)}"
+            yield Violation(f"{container.label} memory limit {human(limit.value)}{where(limit)}"
                             f" is below {human(minimum)}: it is OOM-killed at start",
                             limit.path, container.name)

@@ -8,7 +8,7 @@ from typing import Any
 from policies.model import PodModel
 from policies.quantity import parse_quantity
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._common import human, label, where
+from policies.rules._common import human, where
 
 CODE = "OOM109"
 NAME = "memory-limit-above-max"
@@ -54,6 +54,6 @@ def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterato
     for container in pod.resource_containers:
         limit = container.memory_limit
         if limit is not None and limit.value is not None and limit.value > maximum:
-            yield Violation(f"{label(container)} memory limit {human(limit.value)}{where(limit)}"
+            yield Violation(f"{container.label} memory limit {human(limit.value)}{where(limit)}"
                             f" is above the maximum {human(maximum)}", limit.path,
                             container.name)

@@ -8,7 +8,6 @@ from typing import Any
 from policies.facts import BURSTABLE, qos_class
 from policies.model import Container, PodModel
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._common import label
 
 CODE = "OOM112"
 NAME = "qos-downgraded-by-init-container"
@@ -79,6 +78,6 @@ def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterato
     for container in pod.init:
         if not _guaranteed_shape(container):
             yield Violation(f"every regular container is set for Guaranteed QoS but "
-                            f"{label(container)} lacks cpu/memory limits equal to its "
+                            f"{container.label} lacks cpu/memory limits equal to its "
                             "requests: the pod is Burstable", container.resources_path,
                             container.name)

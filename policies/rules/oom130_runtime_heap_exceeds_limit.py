@@ -7,7 +7,7 @@ from typing import Any
 
 from policies.model import PodModel
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._common import human, label
+from policies.rules._common import human
 from policies.runtime_heap import heap_settings
 
 CODE = "OOM130"
@@ -62,7 +62,7 @@ def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterato
             continue
         for heap in heap_settings(container):
             if heap.kind == "max-heap" and heap.value >= limit.value:
-                yield Violation(f"{label(container)}: {heap.text} ({human(heap.value)}) >= "
+                yield Violation(f"{container.label}: {heap.text} ({human(heap.value)}) >= "
                                 f"memory limit {human(limit.value)}: the heap alone can exceed "
                                 "the limit; the container will be OOM-killed", heap.path,
                                 container.name)

@@ -7,7 +7,7 @@ from typing import Any
 
 from policies.model import PodModel
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._common import decimal_param, human, label
+from policies.rules._common import decimal_param, human
 from policies.runtime_heap import heap_settings
 
 CODE = "OOM131"
@@ -62,7 +62,7 @@ def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterato
         for heap in heap_settings(container):
             if heap.kind == "max-ram-percentage":
                 if heap.value > max_percent:
-                    yield Violation(f"{label(container)}: {heap.text} leaves less than "
+                    yield Violation(f"{container.label}: {heap.text} leaves less than "
                                     f"{100 - max_percent}% of the limit for off-heap memory",
                                     heap.path, container.name)
                 continue
@@ -70,7 +70,7 @@ def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterato
                 continue
             if limit.value * fraction < heap.value < limit.value:
                 share = heap.value / limit.value * 100
-                yield Violation(f"{label(container)}: {heap.text} ({human(heap.value)}) is "
+                yield Violation(f"{container.label}: {heap.text} ({human(heap.value)}) is "
                                 f"{share:.0f}% of the memory limit {human(limit.value)}: "
                                 f"less than {(1 - fraction) * 100:.0f}% is left for off-heap "
                                 "memory", heap.path, container.name)
