@@ -8,6 +8,7 @@ answered with the policy's ``webhook.on-internal-error`` (allow by default).
 from __future__ import annotations
 
 import logging
+import operator
 import time
 from typing import Any
 
@@ -19,6 +20,7 @@ from webhook import logs, metrics
 from webhook.review import Decision, ReviewError, judge, parse_review, response, warning_text
 from webhook.runtime import Runtime
 
+_RULE = operator.itemgetter(0)  # Finding.rule, fetched in C
 MAX_BODY = 8 << 20  # 8 MiB; kube-apiserver's own request limit is 3 MiB per object
 JSON = "application/json"
 
@@ -136,6 +138,6 @@ def _account(review: dict[str, Any], decision: Decision, elapsed: float) -> None
         "subResource": review.get("subResource"), "operation": operation,
         "dryRun": bool(review.get("dryRun")), "decision": decision.reason,
         "allowed": decision.allowed,
-        "rules": sorted({f.rule for f in findings}) if findings else [],
+        "rules": sorted(set(map(_RULE, findings))) if findings else [],
         "latencyMs": round(elapsed * 1000, 3),
     })

@@ -11,7 +11,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol
+from types import MappingProxyType
+from typing import Any, NamedTuple, Protocol
 
 from policies.config import Policy
 from policies.rule import Finding, Severity
@@ -67,17 +68,25 @@ class ClusterFacts:
     node_allocatable: Decimal | None = None
 
 
-@dataclass(slots=True)
-class Decision:
+_NO_ANNOTATIONS: Mapping[str, str] = MappingProxyType({})
+
+
+class Decision(NamedTuple):
+    """The answer to one review (immutable: a named tuple costs half a dataclass to make,
+    and one is made for every review)."""
+
     allowed: bool
     code: int = 200
     message: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    audit_annotations: dict[str, str] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
+    warnings: Sequence[str] = ()
+    audit_annotations: Mapping[str, str] = _NO_ANNOTATIONS
+    findings: Sequence[Finding] = ()
     judged: bool = False
     # for logs and metrics: allowed, warned, denied, skipped, exempt, error
     reason: str = "allowed"
+
+
+_new_decision = tuple.__new__  # (the named tuple's own __new__ is a Python function)
 
 
 def _optional_string(request: Mapping[str, Any], key: str) -> None:
@@ -227,7 +236,7 @@ def judge(request: Mapping[str, Any], engine: Evaluator, cluster: ClusterFacts,
     result = evaluate(obj)
     if result is None:
         return Decision(True, reason="skipped")
-    findings: list[Finding] = list(result.findings)
+    findings: list[Finding] = result.findings
     old = request.get("oldObject")
     if operation == "UPDATE" and settings.get("ratchet", True) and isinstance(old, dict) and \
             any(f.severity == Severity.ERROR for f in findings):
@@ -270,14 +279,13 @@ def _decision(request: Mapping[str, Any], findings: list[Finding], result: Any) 
     if infos:
         audit["info"] = "; ".join(infos)
     if not errors:
-        return Decision(True, warnings=warnings, audit_annotations=audit, findings=findings,
-                        judged=True, reason="warned" if warnings else "allowed")
+        return _new_decision(Decision, (True, 200, None, warnings, audit, findings, True,
+                                        "warned" if warnings else "allowed"))
     kind = (request.get("kind") or {}).get("kind")
     namespace = request.get("namespace")
     meta = request["object"].get("metadata")
     meta = meta if isinstance(meta, dict) else {}
     name = request.get("name") or meta.get("name") or meta.get("generateName") or "?"
     target = f"{kind} {namespace + '/' if namespace else ''}{name}"
-    return Decision(False, 403, f"oomguard denied {target}: " + "; ".join(errors),
-                    warnings=warnings, audit_annotations=audit, findings=findings,
-                    judged=True, reason="denied")
+    return _new_decision(Decision, (False, 403, f"oomguard denied {target}: " + "; ".join(errors),
+                                    warnings, audit, findings, True, "denied"))
