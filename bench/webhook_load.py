@@ -74,6 +74,16 @@ KINDS = {"Pod": ("", "pods"), "Deployment": ("apps", "deployments"),
          "ReplicationController": ("", "replicationcontrollers")}
 
 
+def _in_namespace(obj: dict[str, Any], namespace: str) -> dict[str, Any]:
+    """The object as kube-apiserver hands it to validating admission: plain JSON, with
+    ``metadata.namespace`` set from the request (the create handler fills it in first)."""
+    plain: dict[str, Any] = json.loads(json.dumps(obj))
+    meta = plain.get("metadata")
+    if isinstance(meta, dict):
+        meta["namespace"] = namespace
+    return plain
+
+
 def reviews_from_corpus(limit: int = 200) -> list[bytes]:
     """AdmissionReviews (CREATE, as kube-apiserver shapes them) of the corpus workloads."""
     from policies.source import iter_documents
@@ -91,7 +101,7 @@ def reviews_from_corpus(limit: int = 200) -> list[bytes]:
             request = {"uid": str(uuid.uuid4()), "kind": gvk, "resource": gvr,
                        "requestKind": gvk, "requestResource": gvr,
                        "name": (obj.get("metadata") or {}).get("name"), "namespace": "bench",
-                       "operation": "CREATE", "object": json.loads(json.dumps(obj)),
+                       "operation": "CREATE", "object": _in_namespace(obj, "bench"),
                        "oldObject": None, "dryRun": False,
                        "userInfo": {"username": "kubernetes-admin",
                                     "groups": ["system:masters", "system:authenticated"]},

@@ -33,8 +33,9 @@ from policies.runmodel import RunModel, hpa_model, workload_summary
 from policies.source import SourceProblem
 
 META_CODE = "OOM001"
-# a rule as the engine runs it: check, parameters, code, name, configured severity
-_Check = tuple[Any, Mapping[str, Any], str, str, Severity]
+# a rule as the engine runs it: check, parameters, code, name, configured severity and the
+# model feature it requires (see policies.model.FEATURES)
+_Check = tuple[Any, Mapping[str, Any], str, str, Severity, str | None]
 _new_finding = tuple.__new__  # Finding's own __new__ is a Python function: one per finding
 
 
@@ -104,7 +105,8 @@ class Engine:
         for setting in policy.enabled_rules():
             rule = setting.rule
             self._checks[rule.scope] = (*self._checks.get(rule.scope, ()), (
-                rule.check, setting.params, rule.code, rule.name, setting.severity))
+                rule.check, setting.params, rule.code, rule.name, setting.severity,
+                rule.requires))
         meta = policy.settings.get(META_CODE)
         self._meta = meta if meta is not None and meta.enabled else None
         # immutable values, so sharing them between threads is safe
@@ -135,7 +137,14 @@ class Engine:
         # a subject read from JSON (the webhook) has no positions to look up
         locate = subject.locate if getattr(subject, "positional", True) else None
         file, ref = subject.file, subject.ref
-        for check, params, code, name, severity in self._checks.get(subject.scope, ()):
+        features: frozenset[str] | None = None
+        for check, params, code, name, severity, requires in self._checks.get(subject.scope,
+                                                                               ()):
+            if requires is not None:  # skip a rule whose every violation needs a feature
+                if features is None:
+                    features = subject.features()  # type: ignore[attr-defined]
+                if requires not in features:
+                    continue
             for violation in check(subject, params, context):
                 line, column = violation.line, violation.column
                 if line is None and locate is not None:
@@ -220,6 +229,8 @@ class Engine:
                                text: str | None, context: Context,
                                allow_ignores: bool = True) -> ObjectResult | None:
         """The result for a node configuration document; None for any other document."""
+        if obj.get("kind") not in node_hooks.NODE_KINDS:  # every workload passes here
+            return None
         node_subjects = node_hooks.subjects_from_document(obj, file, text)
         if node_subjects is None:
             return None
@@ -244,9 +255,10 @@ class Engine:
             pos = locate(obj, exc.path)
             problem = SourceProblem(f"{object_ref(obj)}: {exc}", *(pos or (None, None)))
             return ObjectResult(object_ref(obj), file, problems=[problem])
-        defaults = as_container_defaults(limit_ranges)
-        if defaults:
-            apply_limit_ranges(model, defaults)
+        if limit_ranges:
+            defaults = as_container_defaults(limit_ranges)
+            if defaults:
+                apply_limit_ranges(model, defaults)
         return model
 
     def evaluate_pod(self, model: PodModel, context: Context, allow_ignores: bool = True,

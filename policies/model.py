@@ -34,6 +34,18 @@ BUILTIN_POD_KINDS: dict[str, Path | None] = {
     "CronJob": ("spec", "jobTemplate", "spec", "template"),
 }
 
+# Features of a pod spec a rule may declare it needs (``REQUIRES`` in its module): the engine
+# runs the rule only on models that have it. Each one is implied by every violation of the
+# rules that declare it, so skipping changes no result (tests/test_rule_requires.py proves
+# it over the corpus); most workloads lack most of them, and every rule run costs.
+MEMORY_LIMIT = "memory-limit"  # a container's effective memory limit, or a pod-level one
+MEMORY_QUANTITY = "memory-quantity"  # any memory quantity written (PodModel.memory_quantities)
+MEMORY_EMPTYDIR = "memory-emptydir"  # an emptyDir volume with medium Memory
+INIT_CONTAINERS = "init-containers"  # an init container (sidecars included)
+OOM_SCORE_ADJ_KEY = "oom-score-adj-key"  # an oomScoreAdj key somewhere in the spec
+FEATURES = frozenset({MEMORY_LIMIT, MEMORY_QUANTITY, MEMORY_EMPTYDIR, INIT_CONTAINERS,
+                      OOM_SCORE_ADJ_KEY})
+
 IGNORE_ANNOTATION = "oomguard.io/ignore"
 IGNORE_REASON_ANNOTATION = "oomguard.io/ignore-reason"
 
@@ -123,6 +135,10 @@ class Container:
     requests: dict[str, Quantity] = field(default_factory=dict)
     limits: dict[str, Quantity] = field(default_factory=dict)
     label: str = ""  # how messages name it: "container 'app'", "sidecar 'proxy'", ...
+    # command and args joined by newlines: one substring search for a word that holds no
+    # newline looks at every word at once, and cannot match across two of them
+    command_text: str = ""
+    exec_commands: list[ExecCommand] = field(default_factory=list)  # hooks and exec probes
     # the container mapping as written: command, args, env, hooks, probes and mounts are
     # read from it when a rule first asks (most reviews need few of them)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -135,10 +151,7 @@ class Container:
     heap_cache: list[Any] | None = field(default=None, repr=False, compare=False)
     _command: list[str] | None = field(default=None, init=False, repr=False, compare=False)
     _args: list[str] | None = field(default=None, init=False, repr=False, compare=False)
-    _command_text: str | None = field(default=None, init=False, repr=False, compare=False)
     _env: list[EnvVar] | None = field(default=None, init=False, repr=False, compare=False)
-    _exec: list[ExecCommand] | None = field(default=None, init=False, repr=False,
-                                             compare=False)
     _mounts: list[tuple[str, Path]] | None = field(default=None, init=False, repr=False,
                                                     compare=False)
 
@@ -161,13 +174,6 @@ class Container:
         return self._env
 
     @property
-    def exec_commands(self) -> list[ExecCommand]:
-        """Commands of lifecycle hooks and exec probes."""
-        if self._exec is None:
-            self._exec = _exec_commands(self.raw, self.path)
-        return self._exec
-
-    @property
     def volume_mounts(self) -> list[tuple[str, Path]]:
         """(volume name, path of the mount) of each volume mount."""
         if self._mounts is None:
@@ -185,18 +191,6 @@ class Container:
                 if name is not None and str(name) in names:
                     return True
         return False
-
-    @property
-    def command_text(self) -> str:
-        """Command and args joined by newlines: one substring search for a word that holds
-        no newline looks at every word at once, and cannot match across two of them."""
-        text = self._command_text
-        if text is None:
-            raw = self.raw
-            has_words = raw.get("command") or raw.get("args")
-            text = self._command_text = "\n".join(self.command + self.args) if has_words \
-                else ""
-        return text
 
     @property
     def is_regular(self) -> bool:
@@ -247,7 +241,8 @@ class PodModel:
     scope: Scope = Scope.WORKLOAD
     facts_cache: dict[str, Any] | None = None
     qos_cache: str | None = None  # computed once per evaluation by policies.facts
-    quantities_cache: list[Any] | None = None  # policies.rules._common.memory_quantities
+    quantities_cache: list[tuple[Quantity, Container | None]] | None = None
+    features_cache: frozenset[str] | None = None
     # the containers by group, made once here: every rule walks one of them
     # (resource_containers: regular, init and sidecar, not ephemeral, which have no resources)
     resource_containers: list[Container] = field(init=False, repr=False, compare=False)
@@ -273,6 +268,53 @@ class PodModel:
     @property
     def namespace(self) -> str | None:
         return self.ref.namespace
+
+    def memory_quantities(self) -> list[tuple[Quantity, Container | None]]:
+        """Every memory quantity written in the pod spec, with its container when it has
+        one. (Made once per model: OOM105 and OOM106 both walk it; :meth:`features` says
+        whether it is empty without making it.)"""
+        if self.quantities_cache is not None:
+            return self.quantities_cache
+        found: list[tuple[Quantity, Container | None]] = []
+        for container in self.resource_containers:
+            for resources in (container.declared_requests, container.declared_limits):
+                quantity = resources.get("memory")
+                if quantity is not None:
+                    found.append((quantity, container))
+        for resources in (self.pod_requests, self.pod_limits, self.overhead):
+            quantity = resources.get("memory")
+            if quantity is not None and quantity.source == "manifest":
+                found.append((quantity, None))
+        for volume in self.volumes:
+            if volume.size_limit is not None and volume.emptydir_medium == "Memory":
+                found.append((volume.size_limit, None))
+        self.quantities_cache = found
+        return found
+
+    def features(self) -> frozenset[str]:
+        """Which of :data:`FEATURES` the spec has, once defaulted (LimitRange defaulting
+        resets it)."""
+        found = self.features_cache
+        if found is None:  # (one pass of plain loops: this runs for every model)
+            limited = "memory" in self.pod_limits
+            written = limited or "memory" in self.overhead
+            request = self.pod_requests.get("memory")
+            written = written or (request is not None and request.source == "manifest")
+            for container in self.resource_containers:
+                limited = limited or container.memory_limit is not None
+                written = written or "memory" in container.declared_requests or \
+                    "memory" in container.declared_limits
+            tmpfs = False
+            for volume in self.volumes:
+                if volume.emptydir_medium == "Memory":
+                    tmpfs = True
+                    written = written or volume.size_limit is not None
+            have = [feature for feature, present in (
+                (MEMORY_LIMIT, limited), (MEMORY_QUANTITY, written), (MEMORY_EMPTYDIR, tmpfs),
+                (INIT_CONTAINERS, bool(self.init)),
+                (OOM_SCORE_ADJ_KEY, bool(self.oom_score_adj_paths))) if present]
+            found = self.features_cache = frozenset(have)
+        return found
 
     # -- Subject protocol -------------------------------------------------------------
     def locate(self, path: Path) -> tuple[int, int] | None:
@@ -378,8 +420,6 @@ _EXEC_KEYS = frozenset({"lifecycle", "livenessProbe", "readinessProbe", "startup
 
 def _exec_commands(raw: Mapping[str, Any], path: Path) -> list[ExecCommand]:
     found: list[ExecCommand] = []
-    if _EXEC_KEYS.isdisjoint(raw):
-        return found
     lifecycle = raw.get("lifecycle")
     if isinstance(lifecycle, dict):
         for hook in ("postStart", "preStop"):
@@ -405,12 +445,15 @@ def _container(raw: Any, kind: str, index: int, path: Path) -> Container:
         raise ModelError("resources must be a mapping", res_path)
     resources = resources or {}
     requests, limits = resources.get("requests"), resources.get("limits")
+    command, args = raw.get("command"), raw.get("args")
     name = str(name) if name is not None else f"#{index}"
     sidecar = kind == "init" and raw.get("restartPolicy") == "Always"
     role = "sidecar" if sidecar else "init container" if kind == "init" else "container"
     return Container(
         name=name, kind=kind, index=index, path=path, sidecar=sidecar,
         label=f"{role} {name!r}",
+        command_text="\n".join(_strings(command) + _strings(args)) if command or args else "",
+        exec_commands=[] if _EXEC_KEYS.isdisjoint(raw) else _exec_commands(raw, path),
         declared_requests=_resource_list(requests, (*res_path, "requests")) if requests else {},
         declared_limits=_resource_list(limits, (*res_path, "limits")) if limits else {},
         raw=raw, resources_path=res_path,

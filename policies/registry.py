@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from policies import rules as _rules_pkg
-from policies.rule import Rule
+from policies.model import FEATURES
+from policies.rule import Rule, Scope
 
 
 class Catalog:
@@ -44,5 +45,10 @@ def catalog() -> Catalog:
             continue
         module = importlib.import_module(f"{_rules_pkg.__name__}.{info.name}")
         if hasattr(module, "CODE"):
-            found.append(Rule.from_module(module))
+            rule = Rule.from_module(module)
+            if rule.requires is not None and (rule.scope is not Scope.WORKLOAD
+                                              or rule.requires not in FEATURES):
+                raise RuntimeError(f"{rule.module}: REQUIRES {rule.requires!r} is no feature "
+                                   f"of a workload model ({', '.join(sorted(FEATURES))})")
+            found.append(rule)
     return Catalog(found)

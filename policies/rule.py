@@ -181,6 +181,9 @@ class RuleModule(Protocol):
     PARAMS: Mapping[str, Any]  # JSON Schema of each parameter, keyed by parameter name
     DEFAULTS: Mapping[str, Any]
     DOC: RuleDoc
+    # Optional, workload rules only: a feature of policies.model.FEATURES that every
+    # violation of the rule implies; the engine skips the rule on models without it.
+    REQUIRES: str | None
 
     def check(self, subject: Any, params: Mapping[str, Any],
               context: Context) -> Iterator[Violation]: ...
@@ -200,6 +203,7 @@ class Rule:
     doc: RuleDoc
     check: CheckFunction
     module: str
+    requires: str | None = None
 
     @classmethod
     def from_module(cls, module: Any) -> Rule:
@@ -209,4 +213,5 @@ class Rule:
             params_schema=dict(getattr(module, "PARAMS", {})),
             defaults=dict(getattr(module, "DEFAULTS", {})), doc=module.DOC,
             check=module.check, module=module.__name__,
+            requires=getattr(module, "REQUIRES", None),
         )

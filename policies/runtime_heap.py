@@ -91,17 +91,20 @@ def _node(words: list[tuple[str, Path]]) -> Iterator[HeapSetting]:
 
 def heap_settings(container: Container) -> list[HeapSetting]:
     """The effective heap settings of a container, per runtime and kind (last one wins)."""
-    if container.heap_cache is None:
-        container.heap_cache = _heap_settings(container)
-    return container.heap_cache
+    found = container.heap_cache
+    if found is None:
+        text = container.command_text
+        # the common case, nothing that sets a heap, decided without further calls
+        mentions = (text and _mentions_heap(text)) or container.sets_env(_HEAP_ENV)
+        found = container.heap_cache = _heap_settings(container) if mentions else []
+    return found
 
 
 _HEAP_ENV = frozenset({*JAVA_ENV_ORDER, "NODE_OPTIONS", "GOMEMLIMIT"})
 
 
 def _heap_settings(container: Container) -> list[HeapSetting]:
-    if not _mentions_heap(container.command_text) and not container.sets_env(_HEAP_ENV):
-        return []  # the common case: nothing that sets a heap
+    """(For a container that mentions a heap flag or sets a heap variable.)"""
     env = {var.name: var for var in container.env if var.value is not None
            and "$(" not in var.value}
     jvm: list[HeapSetting] = []

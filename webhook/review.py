@@ -89,12 +89,6 @@ class Decision(NamedTuple):
 _new_decision = tuple.__new__  # (the named tuple's own __new__ is a Python function)
 
 
-def _optional_string(request: Mapping[str, Any], key: str) -> None:
-    value = request.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ReviewError(f"request.{key} must be a string")
-
-
 def parse_review(data: Any) -> dict[str, Any]:
     """Validate the envelope and the request fields the judge reads; return ``request``."""
     if not isinstance(data, dict):
@@ -118,8 +112,10 @@ def parse_review(data: Any) -> dict[str, Any]:
     if operation not in OPERATIONS:
         raise ReviewError(f"request.operation {operation!r} is none of "
                           f"{', '.join(sorted(OPERATIONS))}")
-    for key in ("namespace", "name", "subResource"):
-        _optional_string(request, key)
+    for key in ("namespace", "name", "subResource"):  # optional strings
+        value = request.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ReviewError(f"request.{key} must be a string")
     if operation in ("CREATE", "UPDATE") and not isinstance(request.get("object"), dict):
         raise ReviewError("request.object is missing")
     old = request.get("oldObject")
@@ -213,8 +209,10 @@ def judge(request: Mapping[str, Any], engine: Evaluator, cluster: ClusterFacts,
     sub_resource = request.get("subResource") or ""
     if operation not in ("CREATE", "UPDATE"):
         return Decision(True, reason="skipped")
-    kubelet_config = is_kubelet_config(request)
-    if not kubelet_config and not judges_kind(kind_info, policy):
+    # (the common case, a built-in pod-bearing kind, decided without helper calls)
+    kubelet_config = kind == "ConfigMap" and is_kubelet_config(request)
+    if not kubelet_config and POD_KINDS.get(str(kind)) != (kind_info.get("group") or "") and \
+            not judges_kind(kind_info, policy):
         return Decision(True, reason="skipped")
     resize = kind == "Pod" and sub_resource == RESIZE
     if sub_resource and not resize:  # status, ephemeralcontainers, ...: not ours
@@ -226,7 +224,10 @@ def judge(request: Mapping[str, Any], engine: Evaluator, cluster: ClusterFacts,
     limit_ranges = cluster.limit_ranges.get(namespace or "", ())
 
     def evaluate(target: dict[str, Any]) -> Any:
-        return engine.evaluate_object(_with_namespace(target, namespace), text=raw,
+        meta = target.get("metadata")
+        if namespace and not (isinstance(meta, dict) and meta.get("namespace")):
+            target = _with_namespace(target, namespace)
+        return engine.evaluate_object(target, text=raw,
                                       limit_ranges=limit_ranges,
                                       node_memory=cluster.node_memory,
                                       node_allocatable=cluster.node_allocatable,

@@ -10,25 +10,8 @@ from policies.quantity import format_bytes
 
 
 def memory_quantities(pod: PodModel) -> list[tuple[Quantity, Container | None]]:
-    """Every memory quantity written in the pod spec, with its container when it has one.
-    (Made once per model: OOM105 and OOM106 both walk it.)"""
-    if pod.quantities_cache is not None:
-        return pod.quantities_cache
-    found: list[tuple[Quantity, Container | None]] = []
-    for container in pod.resource_containers:
-        for resources in (container.declared_requests, container.declared_limits):
-            quantity = resources.get("memory")
-            if quantity is not None:
-                found.append((quantity, container))
-    for resources in (pod.pod_requests, pod.pod_limits, pod.overhead):
-        quantity = resources.get("memory")
-        if quantity is not None and quantity.source == "manifest":
-            found.append((quantity, None))
-    for volume in pod.volumes:
-        if volume.size_limit is not None and volume.emptydir_medium == "Memory":
-            found.append((volume.size_limit, None))
-    pod.quantities_cache = found
-    return found
+    """Every memory quantity written in the pod spec (see PodModel.memory_quantities)."""
+    return pod.memory_quantities()
 
 
 @lru_cache(maxsize=256)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.model import PodModel
+from policies.model import MEMORY_LIMIT, PodModel
 from policies.rule import Context, RuleDoc, Scope, Violation
 from policies.rules._common import decimal_param, human
 
@@ -14,6 +14,7 @@ NAME = "memory-limit-request-ratio"
 SEVERITY = "warning"
 SCOPE = Scope.WORKLOAD
 ENABLED = True
+REQUIRES = MEMORY_LIMIT  # every violation needs it; the engine skips models without it
 PARAMS: dict[str, Any] = {"max-ratio": {"type": "number", "minimum": 1}}
 DEFAULTS: dict[str, Any] = {"max-ratio": 2.0}
 
@@ -51,13 +52,13 @@ spec:
 
 
 def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
-    max_ratio = decimal_param(params["max-ratio"])
     for container in pod.resource_containers:
         request, limit = container.memory_request, container.memory_limit
         if request is None or limit is None or request.value is None or limit.value is None:
             continue
         if limit.value <= 0:
             continue
+        max_ratio = decimal_param(params["max-ratio"])  # (read only when there is a ratio)
         if request.value <= 0 or limit.value / request.value > max_ratio:
             ratio = "infinite" if request.value <= 0 else f"{limit.value / request.value:.2f}"
             yield Violation(

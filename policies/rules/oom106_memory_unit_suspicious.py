@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.model import PodModel
+from policies.model import MEMORY_QUANTITY, PodModel
 from policies.quantity import quantity_text, split_quantity
 from policies.rule import Context, RuleDoc, Scope, Violation
 from policies.rules._common import memory_quantities
@@ -15,6 +15,7 @@ NAME = "memory-unit-suspicious"
 SEVERITY = "error"
 SCOPE = Scope.WORKLOAD
 ENABLED = True
+REQUIRES = MEMORY_QUANTITY  # every violation needs it; the engine skips models without it
 PARAMS: dict[str, Any] = {}
 DEFAULTS: dict[str, Any] = {}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.model import PodModel
+from policies.model import MEMORY_LIMIT, PodModel
 from policies.quantity import parse_quantity
 from policies.rule import Context, RuleDoc, Scope, Violation
 from policies.rules._common import human, where
@@ -15,6 +15,7 @@ NAME = "memory-limit-too-low"
 SEVERITY = "warning"
 SCOPE = Scope.WORKLOAD
 ENABLED = True
+REQUIRES = MEMORY_LIMIT  # every violation needs it; the engine skips models without it
 PARAMS: dict[str, Any] = {"min": {"type": ["string", "integer"], "format": "quantity"}}
 DEFAULTS: dict[str, Any] = {"min": "16Mi"}
 
@@ -48,11 +49,11 @@ spec:
 
 
 def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
-    minimum = parse_quantity(params["min"])
     for container in pod.resource_containers:
         limit = container.memory_limit
         if limit is None or limit.value is None or limit.value <= 0:
             continue
+        minimum = parse_quantity(params["min"])  # (read only when there is a limit)
         if limit.value < minimum:
             yield Violation(f"{container.label} memory limit {human(limit.value)}{where(limit)}"
                             f" is below {human(minimum)}: it is OOM-killed at start",

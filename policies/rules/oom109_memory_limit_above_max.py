@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.model import PodModel
+from policies.model import MEMORY_LIMIT, PodModel
 from policies.quantity import parse_quantity
 from policies.rule import Context, RuleDoc, Scope, Violation
 from policies.rules._common import human, where
@@ -15,6 +15,7 @@ NAME = "memory-limit-above-max"
 SEVERITY = "error"
 SCOPE = Scope.WORKLOAD
 ENABLED = False
+REQUIRES = MEMORY_LIMIT  # every violation needs it; the engine skips models without it
 PARAMS: dict[str, Any] = {"max": {"type": ["string", "integer"], "format": "quantity"}}
 DEFAULTS: dict[str, Any] = {"max": "8Gi"}
 

@@ -71,8 +71,9 @@ def _selected(pod: PodModel, params: Mapping[str, Any]) -> str | None:
         return "every workload must be Guaranteed"
     if pod.priority_class and pod.priority_class in params.get("priority-classes", ()):
         return f"priority class {pod.priority_class}"
-    if pod.namespace and pod.namespace in params.get("namespaces", ()):
-        return f"namespace {pod.namespace}"
+    namespace = pod.ref.namespace
+    if namespace and namespace in params.get("namespaces", ()):
+        return f"namespace {namespace}"
     selector = params.get("selector") or {}
     labels = pod.template_labels if pod.template_path is not None else pod.labels
     if selector and all(str(labels.get(k)) == v for k, v in selector.items()):

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from policies.facts import BURSTABLE, qos_class
-from policies.model import Container, PodModel
+from policies.model import INIT_CONTAINERS, Container, PodModel
 from policies.rule import Context, RuleDoc, Scope, Violation
 
 CODE = "OOM112"
@@ -14,6 +14,7 @@ NAME = "qos-downgraded-by-init-container"
 SEVERITY = "warning"
 SCOPE = Scope.WORKLOAD
 ENABLED = True
+REQUIRES = INIT_CONTAINERS  # every violation needs it; the engine skips models without it
 PARAMS: dict[str, Any] = {}
 DEFAULTS: dict[str, Any] = {}
 

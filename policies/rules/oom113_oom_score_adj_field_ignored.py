@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.model import PodModel
+from policies.model import OOM_SCORE_ADJ_KEY, PodModel
 from policies.rule import Context, RuleDoc, Scope, Violation, format_path
 
 CODE = "OOM113"
@@ -13,6 +13,7 @@ NAME = "oom-score-adj-field-ignored"
 SEVERITY = "error"
 SCOPE = Scope.WORKLOAD
 ENABLED = True
+REQUIRES = OOM_SCORE_ADJ_KEY  # every violation needs it; the engine skips models without it
 PARAMS: dict[str, Any] = {}
 DEFAULTS: dict[str, Any] = {}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.model import PodModel
+from policies.model import MEMORY_EMPTYDIR, PodModel
 from policies.rule import Context, RuleDoc, Scope, Violation
 
 CODE = "OOM120"
@@ -13,6 +13,7 @@ NAME = "memory-emptydir-unbounded"
 SEVERITY = "error"
 SCOPE = Scope.WORKLOAD
 ENABLED = True
+REQUIRES = MEMORY_EMPTYDIR  # every violation needs it; the engine skips models without it
 PARAMS: dict[str, Any] = {}
 DEFAULTS: dict[str, Any] = {}
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-from policies.model import PodModel
+from policies.model import MEMORY_EMPTYDIR, PodModel
 from policies.rule import Context, RuleDoc, Scope, Violation
 from policies.rules._common import human
 
@@ -15,6 +15,7 @@ NAME = "memory-emptydir-exceeds-limit"
 SEVERITY = "warning"
 SCOPE = Scope.WORKLOAD
 ENABLED = True
+REQUIRES = MEMORY_EMPTYDIR  # every violation needs it; the engine skips models without it
 PARAMS: dict[str, Any] = {}
 DEFAULTS: dict[str, Any] = {}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.model import PodModel
+from policies.model import MEMORY_LIMIT, PodModel
 from policies.rule import Context, RuleDoc, Scope, Violation
 from policies.rules._common import human
 from policies.runtime_heap import heap_settings
@@ -15,6 +15,7 @@ NAME = "runtime-heap-exceeds-limit"
 SEVERITY = "error"
 SCOPE = Scope.WORKLOAD
 ENABLED = True
+REQUIRES = MEMORY_LIMIT  # every violation needs it; the engine skips models without it
 PARAMS: dict[str, Any] = {}
 DEFAULTS: dict[str, Any] = {}
 

@@ -55,11 +55,14 @@ spec:
 
 
 def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
-    fraction = decimal_param(params["max-fraction"])
-    max_percent = decimal_param(params["max-ram-percentage"])
     for container in pod.resource_containers:
+        heaps = heap_settings(container)
+        if not heaps:
+            continue  # the common case
         limit = container.memory_limit
-        for heap in heap_settings(container):
+        fraction = decimal_param(params["max-fraction"])
+        max_percent = decimal_param(params["max-ram-percentage"])
+        for heap in heaps:
             if heap.kind == "max-ram-percentage":
                 if heap.value > max_percent:
                     yield Violation(f"{container.label}: {heap.text} leaves less than "
