@@ -500,10 +500,6 @@ def _find_key(node: Any, key: str, path: Path, found: list[Path]) -> None:
     found.sort()
 
 
-def _text(value: Any) -> str | None:
-    return value if value is None or type(value) is str else str(value)
-
-
 def object_ref(obj: Mapping[str, Any]) -> ObjectRef:
     meta = obj.get("metadata")
     if not isinstance(meta, dict):  # a dict, or the linter's positional Map
