@@ -229,8 +229,6 @@ class Engine:
                                text: str | None, context: Context,
                                allow_ignores: bool = True) -> ObjectResult | None:
         """The result for a node configuration document; None for any other document."""
-        if obj.get("kind") not in node_hooks.NODE_KINDS:  # every workload passes here
-            return None
         node_subjects = node_hooks.subjects_from_document(obj, file, text)
         if node_subjects is None:
             return None

@@ -108,9 +108,7 @@ def aggregate_container_memory_request(model: PodModel) -> int:
     """
     total = 0
     for container in model.regular:  # (not sum() over a generator: this runs per object)
-        quantity = container.memory_request
-        if quantity is not None:
-            total += quantity.bytes or 0
+        total += _mem(container)
     sidecars = 0
     init_max = 0
     for container in model.init:

@@ -271,8 +271,7 @@ class PodModel:
 
     def memory_quantities(self) -> list[tuple[Quantity, Container | None]]:
         """Every memory quantity written in the pod spec, with its container when it has
-        one. (Made once per model: OOM105 and OOM106 both walk it; :meth:`features` says
-        whether it is empty without making it.)"""
+        one. (Made once per model: OOM105, OOM106 and :meth:`features` read it.)"""
         if self.quantities_cache is not None:
             return self.quantities_cache
         found: list[tuple[Quantity, Container | None]] = []
@@ -295,23 +294,20 @@ class PodModel:
         """Which of :data:`FEATURES` the spec has, once defaulted (LimitRange defaulting
         resets it)."""
         found = self.features_cache
-        if found is None:  # (one pass of plain loops: this runs for every model)
+        if found is None:  # (plain loops, not any() over generators: this runs per model)
             limited = "memory" in self.pod_limits
-            written = limited or "memory" in self.overhead
-            request = self.pod_requests.get("memory")
-            written = written or (request is not None and request.source == "manifest")
             for container in self.resource_containers:
-                limited = limited or container.memory_limit is not None
-                written = written or "memory" in container.declared_requests or \
-                    "memory" in container.declared_limits
+                if container.memory_limit is not None:
+                    limited = True
+                    break
             tmpfs = False
             for volume in self.volumes:
                 if volume.emptydir_medium == "Memory":
                     tmpfs = True
-                    written = written or volume.size_limit is not None
+                    break
             have = [feature for feature, present in (
-                (MEMORY_LIMIT, limited), (MEMORY_QUANTITY, written), (MEMORY_EMPTYDIR, tmpfs),
-                (INIT_CONTAINERS, bool(self.init)),
+                (MEMORY_LIMIT, limited), (MEMORY_QUANTITY, bool(self.memory_quantities())),
+                (MEMORY_EMPTYDIR, tmpfs), (INIT_CONTAINERS, bool(self.init)),
                 (OOM_SCORE_ADJ_KEY, bool(self.oom_score_adj_paths))) if present]
             found = self.features_cache = frozenset(have)
         return found
@@ -623,8 +619,7 @@ def apply_pod_defaults(model: PodModel) -> None:
         for name, limit in declared.items() if declared else ():
             if name not in requests:
                 requests[name] = defaulted_from_limit(limit)
-        container.memory_request = requests.get("memory")
-        container.memory_limit = declared.get("memory")
+        container.sync_memory()
     if model.pod_limits:
         for name, limit in model.pod_limits.items():
             if name in QOS_RESOURCES and name not in model.pod_requests:

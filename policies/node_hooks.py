@@ -6,8 +6,7 @@ from typing import Any
 
 from policies.source import SourceProblem
 
-# the kinds a node configuration document may have (the engine looks before it calls)
-NODE_KINDS = frozenset({"KubeletConfiguration", "InitConfiguration", "JoinConfiguration",
+_NODE_KINDS = frozenset({"KubeletConfiguration", "InitConfiguration", "JoinConfiguration",
                          "ClusterConfiguration", "ConfigMap"})
 
 
@@ -16,7 +15,7 @@ def subjects_from_document(obj: Any, file: str | None, text: str | None
     """Node subjects of a YAML/JSON document; None when it is no node configuration; a
     SourceProblem when it is one that cannot be read (a ConfigMap whose `kubelet` key is
     not YAML)."""
-    if not hasattr(obj, "get") or obj.get("kind") not in NODE_KINDS:
+    if not hasattr(obj, "get") or obj.get("kind") not in _NODE_KINDS:
         return None
     from policies import node
 

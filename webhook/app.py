@@ -20,7 +20,7 @@ from webhook import logs, metrics
 from webhook.review import Decision, ReviewError, judge, parse_review, response, warning_text
 from webhook.runtime import Runtime
 
-_RULE = operator.itemgetter(0)  # Finding.rule, fetched in C
+_RULE = operator.attrgetter("rule")  # fetched in C
 MAX_BODY = 8 << 20  # 8 MiB; kube-apiserver's own request limit is 3 MiB per object
 JSON = "application/json"
 

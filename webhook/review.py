@@ -209,10 +209,8 @@ def judge(request: Mapping[str, Any], engine: Evaluator, cluster: ClusterFacts,
     sub_resource = request.get("subResource") or ""
     if operation not in ("CREATE", "UPDATE"):
         return Decision(True, reason="skipped")
-    # (the common case, a built-in pod-bearing kind, decided without helper calls)
-    kubelet_config = kind == "ConfigMap" and is_kubelet_config(request)
-    if not kubelet_config and POD_KINDS.get(str(kind)) != (kind_info.get("group") or "") and \
-            not judges_kind(kind_info, policy):
+    kubelet_config = is_kubelet_config(request)
+    if not kubelet_config and not judges_kind(kind_info, policy):
         return Decision(True, reason="skipped")
     resize = kind == "Pod" and sub_resource == RESIZE
     if sub_resource and not resize:  # status, ephemeralcontainers, ...: not ours
@@ -224,10 +222,7 @@ def judge(request: Mapping[str, Any], engine: Evaluator, cluster: ClusterFacts,
     limit_ranges = cluster.limit_ranges.get(namespace or "", ())
 
     def evaluate(target: dict[str, Any]) -> Any:
-        meta = target.get("metadata")
-        if namespace and not (isinstance(meta, dict) and meta.get("namespace")):
-            target = _with_namespace(target, namespace)
-        return engine.evaluate_object(target, text=raw,
+        return engine.evaluate_object(_with_namespace(target, namespace), text=raw,
                                       limit_ranges=limit_ranges,
                                       node_memory=cluster.node_memory,
                                       node_allocatable=cluster.node_allocatable,

@@ -5,13 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 
-from policies.model import Container, PodModel, Quantity
+from policies.model import Quantity
 from policies.quantity import format_bytes
-
-
-def memory_quantities(pod: PodModel) -> list[tuple[Quantity, Container | None]]:
-    """Every memory quantity written in the pod spec (see PodModel.memory_quantities)."""
-    return pod.memory_quantities()
 
 
 @lru_cache(maxsize=256)

@@ -7,7 +7,6 @@ from typing import Any
 
 from policies.model import MEMORY_QUANTITY, PodModel
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._common import memory_quantities
 
 CODE = "OOM105"
 NAME = "memory-quantity-invalid"
@@ -50,7 +49,7 @@ spec:
 
 
 def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
-    for quantity, container in memory_quantities(pod):
+    for quantity, container in pod.memory_quantities():
         if quantity.value is None:
             yield Violation(f"memory quantity {quantity.raw!r} is not a Kubernetes quantity "
                             f"({quantity.error}); the API server rejects it",

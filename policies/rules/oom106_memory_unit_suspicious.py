@@ -8,7 +8,6 @@ from typing import Any
 from policies.model import MEMORY_QUANTITY, PodModel
 from policies.quantity import quantity_text, split_quantity
 from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._common import memory_quantities
 
 CODE = "OOM106"
 NAME = "memory-unit-suspicious"
@@ -56,7 +55,7 @@ spec:
 
 
 def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
-    for quantity, container in memory_quantities(pod):
+    for quantity, container in pod.memory_quantities():
         if quantity.value is None:
             continue  # OOM105's
         text = quantity_text(quantity.raw) or ""
