@@ -54,7 +54,7 @@ def _docs(text: str) -> list[tuple[object, int, list[tuple[str, int | None, int 
 
 BILLION_LAUGHS = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
     f"{name}: &{name} [{','.join(['*' + prev] * 9)}]\n"
-    for prev, name in zip("abcdefgh", "bcdefghi"))
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True))
 
 
 def test_alias_bomb_is_refused_at_the_alias_and_the_next_document_read() -> None:
