@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
                            "(CRDs, Services, ...), so their YAML syntax errors are reported too")
     lint.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, metavar="N",
                       help="worker processes for large inputs (default: number of cores)")
+    lint.add_argument("--max-file-size", default="256Mi", metavar="SIZE",
+                      help="larger files are not read but reported as input errors, a "
+                           "Kubernetes quantity of bytes (default: 256Mi)")
     helm = lint.add_argument_group("Helm charts")
     helm.add_argument("--helm", action="append", default=[], metavar="CHART",
                       help="render this chart directory and lint the result")
@@ -103,6 +106,7 @@ def _lint(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    max_file_size = _byte_count(args.max_file_size, "--max-file-size")
     paths = list(args.paths)
     helm_errors: list[Any] = []
     if args.helm or any(_is_chart(p) for p in paths):
@@ -124,7 +128,8 @@ def _lint(args: argparse.Namespace) -> int:
         report = lint_paths(paths, policy, input_type=args.input_type, jobs=args.jobs,
                             keep_facts=any(name == "json" for name, _ in outputs),
                             parse_all=args.parse_all, names=names,
-                            strict_inputs=not args.skip_non_kubernetes)
+                            strict_inputs=not args.skip_non_kubernetes,
+                            max_file_size=max_file_size)
     finally:
         if cleanup is not None:
             cleanup()
@@ -143,6 +148,18 @@ def _lint(args: argparse.Namespace) -> int:
     if any(f.severity >= fail_on for f in report.findings):
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _byte_count(text: str, option: str) -> int:
+    from policies.quantity import QuantityError, parse_quantity
+
+    try:
+        value = parse_quantity(text)
+    except QuantityError as exc:
+        raise UsageError(f"{option}: {text!r} is not a quantity of bytes ({exc})") from None
+    if value < 1:
+        raise UsageError(f"{option} must be at least 1 byte")
+    return int(value)
 
 
 def _is_chart(path: str) -> bool:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from linter.inputs import InputError, InputFile, discover, read_text
+from linter.inputs import DEFAULT_MAX_FILE_SIZE, InputError, InputFile, discover, read_text
 from linter.prefilter import blank_irrelevant
 from policies.config import Policy
 from policies.engine import Engine, ObjectResult, Run, excluded_namespace
@@ -64,8 +65,9 @@ class FileLinter:
 
     def __init__(self, policy: Policy, limit_ranges: Sequence[ContainerDefaults] = (),
                  input_type: str | None = None, keep_facts: bool = True,
-                 parse_all: bool = False) -> None:
+                 parse_all: bool = False, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> None:
         self.parse_all = parse_all
+        self.max_file_size = max_file_size
         # Facts are kept only for reports that print them (JSON): memory stays flat otherwise.
         self.keep_facts = keep_facts
         self.policy = policy
@@ -76,7 +78,7 @@ class FileLinter:
 
     def lint_file(self, item: InputFile) -> FileReport:
         report = FileReport()
-        text, error = read_text(item)
+        text, error = read_text(item, self.max_file_size)
         if error is not None:
             report.errors.append(error)
             return report
@@ -150,6 +152,13 @@ class FileLinter:
             self._not_ours(item, report, f"the document has no {missing}: not a Kubernetes "
                            "object", pos[0], pos[1])
             return
+        for key in ("kind", "apiVersion"):  # the engine looks kinds up by their text
+            value = data[key]
+            if not isinstance(value, str):
+                at = getattr(data, "key_pos", {}).get(key, pos)
+                self._not_ours(item, report, f"the document's {key} is {_json_type(value)}, "
+                               "not a string: not a Kubernetes object", at[0], at[1])
+                return
         items = data.get("items")
         if isinstance(kind, str) and kind.endswith(LIST_KINDS_SUFFIX) and isinstance(items, list):
             for entry in items:
@@ -191,20 +200,33 @@ class FileLinter:
         report.object_count += 1
 
 
-def prescan_limit_ranges(files: Sequence[InputFile]) -> list[ContainerDefaults]:
+def _json_type(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a sequence"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number" if isinstance(value, (int, float)) else f"a {type(value).__name__}"
+
+
+def prescan_limit_ranges(files: Sequence[InputFile], max_file_size: int = DEFAULT_MAX_FILE_SIZE
+                         ) -> list[ContainerDefaults]:
     """LimitRanges anywhere in the input default containers everywhere in it, so they are
-    collected before linting starts (a cheap byte search picks the files to parse)."""
+    collected before linting starts (a cheap byte search picks the files to parse). Only
+    regular files: a pipe read here would be empty when it is linted."""
     found: list[ContainerDefaults] = []
     for item in files:
-        if item.path == "-":
+        if item.path == "-" or item.size > max_file_size:
             continue
         try:
             with open(item.path, "rb") as handle:
-                if b"LimitRange" not in handle.read():
+                if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode) or \
+                        b"LimitRange" not in handle.read():
                     continue
         except OSError:
             continue
-        text, error = read_text(item)
+        text, error = read_text(item, max_file_size)
         if text is None or error is not None:
             continue
         for doc in iter_documents(text):
@@ -225,9 +247,10 @@ _WORKER: FileLinter | None = None
 
 
 def _init_worker(policy: Policy, limit_ranges: list[ContainerDefaults],
-                 input_type: str | None, keep_facts: bool, parse_all: bool) -> None:
+                 input_type: str | None, keep_facts: bool, parse_all: bool,
+                 max_file_size: int) -> None:
     global _WORKER
-    _WORKER = FileLinter(policy, limit_ranges, input_type, keep_facts, parse_all)
+    _WORKER = FileLinter(policy, limit_ranges, input_type, keep_facts, parse_all, max_file_size)
 
 
 def _lint_chunk(items: list[InputFile]) -> tuple[list[FileReport], RunModel]:
@@ -240,12 +263,7 @@ def _lint_chunk(items: list[InputFile]) -> tuple[list[FileReport], RunModel]:
 
 def _chunks(files: Sequence[InputFile], jobs: int) -> list[list[InputFile]]:
     """Contiguous groups of about equal byte size, several per job for balance."""
-    sizes = []
-    for item in files:
-        try:
-            sizes.append(os.path.getsize(item.path))
-        except OSError:
-            sizes.append(0)
+    sizes = [item.size for item in files]  # as discovered: no second stat that can fail
     target = max(1, sum(sizes) // (jobs * 4) or 1)
     chunks: list[list[InputFile]] = [[]]
     acc = 0
@@ -263,23 +281,24 @@ PARALLEL_MIN_BYTES = 16 << 20  # below this, starting processes costs more than 
 
 def lint_paths(paths: Sequence[str], policy: Policy, *, input_type: str | None = None,
                jobs: int = 1, keep_facts: bool = True, parse_all: bool = False,
-               names: Mapping[str, str] | None = None, strict_inputs: bool = True) -> Report:
+               names: Mapping[str, str] | None = None, strict_inputs: bool = True,
+               max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Report:
     """Lint ``paths``; ``names`` maps a path to the name to report it under (rendered
     Helm templates are linted from a temporary folder but named after their template)."""
     files, errors = discover(paths, policy.exclude_paths, names or {})
     if not strict_inputs:
         files = [dataclasses.replace(f, explicit=False) for f in files]
     report = Report(errors=list(errors), files=len(files))
-    limit_ranges = prescan_limit_ranges(files)
-    linter = FileLinter(policy, limit_ranges, input_type, keep_facts, parse_all)
+    limit_ranges = prescan_limit_ranges(files, max_file_size)
+    linter = FileLinter(policy, limit_ranges, input_type, keep_facts, parse_all, max_file_size)
     use_jobs = jobs > 1 and len(files) > 1 and "-" not in paths and \
-        sum(os.path.getsize(f.path) for f in files) >= PARALLEL_MIN_BYTES
+        sum(f.size for f in files) >= PARALLEL_MIN_BYTES
     if use_jobs:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
                                  initargs=(policy, limit_ranges, input_type, keep_facts,
-                                           parse_all)) as pool:
+                                           parse_all, max_file_size)) as pool:
             for reports, model in pool.map(_lint_chunk, _chunks(files, jobs)):
                 for part in reports:
                     report.add(part)

@@ -138,7 +138,8 @@ def test_directory_walk_stdin_and_multi_document(tmp_path: Path, capsys: pytest.
     ("container.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers:\n  - just-a-string\n",
      "a container must be a mapping", 6),
     ("latin1.yaml", "kind: Pod\nname: caf\xe9\n".encode("latin-1"), "not UTF-8", 2),
-    ("binary.yaml", b"\x00\x01\x02garbage", "binary file", None),
+    ("binary.yaml", b"\x00\x01\x02garbage", "binary file", 1),  # at the first NUL byte
+    ("binary2.yaml", b"kind: Pod\nname: \x00x\n", "binary file", 2),
     ("empty.yaml", "", "holds no YAML", 1),
 ])
 def test_bad_input_is_reported_and_the_rest_still_linted(

@@ -239,6 +239,11 @@ def subjects_from_document(data: Any, file: str | None, text: str | None = None
     if not isinstance(data, dict):
         return None
     kind = data.get("kind")
+    if kind is not None and not isinstance(kind, str):  # a mapping cannot be looked up
+        line, column = getattr(data, "key_pos", {}).get("kind") or _pos(data) or (None, None)
+        what = "a mapping" if isinstance(kind, dict) else "a sequence" if isinstance(kind, list) \
+            else type(kind).__name__
+        raise NodeInputError(f"kind must be a string, not {what}", line, column)
     api_version = str(data.get("apiVersion") or "")
     if kind == "KubeletConfiguration" and api_version.startswith(KUBELET_API_GROUP):
         return [kubelet_subject(data, file, text)]
