@@ -208,17 +208,22 @@ def _check_quantity_params(rule: Rule, params: Mapping[str, Any], source: str | 
 
 
 def parse_policy_text(text: str, source: str | None = None) -> Policy:
+    """The policy in ``text``; a YAML problem (syntax, alias bomb, nesting, a character YAML
+    forbids) is a PolicyError naming its line and column."""
     from policies.source import iter_documents
 
     docs = list(iter_documents(text))
     where = f"{source}: " if source else ""
     for doc in docs:
         for problem in doc.problems:
-            line = f"line {problem.line}: " if problem.line else ""
+            line = f"line {problem.line}, column {problem.column}: " if problem.line else ""
             raise PolicyError(f"{where}{line}{problem.message}")
     if len(docs) > 1:
         raise PolicyError(f"{where}a policy file holds one YAML document, found {len(docs)}")
-    return build_policy(docs[0].data if docs else None, source)
+    try:
+        return build_policy(docs[0].data if docs else None, source)
+    except RecursionError:  # the loader bounds nesting; this keeps any deeper reader honest
+        raise PolicyError(f"{where}the policy nests too deeply to be read") from None
 
 
 def load_policy(path: str | os.PathLike[str] | None = None, *, search_cwd: bool = False,
