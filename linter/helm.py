@@ -136,14 +136,23 @@ def _display(chart: str, template: str) -> str:
 
 
 def _render_error(chart: str, message: str) -> InputError:
+    """Where Helm names a template line, the error is there (column 1 when Helm gives
+    none). Otherwise it is about the chart as a whole (its values, schema, dependencies,
+    Chart.yaml): it is put at line 1, column 1 of the chart's Chart.yaml, a file an
+    annotation can land on, or of the chart archive."""
     message = _one_line(message) or "unknown error"
     where = _WHERE.search(message)
     text = f"helm could not render chart {chart}: {message}"
     if where is None:
-        return InputError(chart, text)
-    column = int(where.group("col")) if where.group("col") else None
+        return InputError(_chart_file(chart), text, 1, 1)
+    column = int(where.group("col")) if where.group("col") else 1
     return InputError(_display(chart, where.group("template")), text,
                       int(where.group("line")), column)
+
+
+def _chart_file(chart: str) -> str:
+    manifest = os.path.join(chart, "Chart.yaml")
+    return manifest if os.path.isfile(manifest) else chart
 
 
 def render_charts(charts: Sequence[str], *, values: Sequence[str] = (),
@@ -170,7 +179,7 @@ def render_charts(charts: Sequence[str], *, values: Sequence[str] = (),
             else:
                 sdk, problem = _load_sdk()
                 if problem is not None:
-                    errors.append(InputError(chart, problem))
+                    errors.append(InputError(_chart_file(chart), problem))
                     continue
                 manifests = _render_with_sdk(sdk, chart, values, set_values, release,
                                              namespace)
@@ -184,7 +193,8 @@ def render_charts(charts: Sequence[str], *, values: Sequence[str] = (),
             inside = template.split("/", 1)[1] if "/" in template else template
             path = os.path.normpath(os.path.join(workdir, str(index), inside))
             if not path.startswith(os.path.join(workdir, str(index), "")):
-                errors.append(InputError(chart, f"template name outside the chart: {template}"))
+                errors.append(InputError(_chart_file(chart),
+                                         f"template name outside the chart: {template}"))
                 continue
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w", encoding="utf-8") as handle:

@@ -113,7 +113,7 @@ def test_template_error_names_the_chart_and_other_inputs_are_still_linted(
     assert f"chart {BROKEN}" in error["message"] and "parse error" in error["message"]
     # Helm said where: the template line (an annotation lands on it in a pull request)
     assert error["file"] == str(BROKEN / "templates" / "configmap.yaml")
-    assert error["line"] == 5
+    assert (error["line"], error["column"]) == (5, 1)  # Helm names no column: column 1
     files = {f["file"] for f in data["findings"]}
     assert str(other) in files and str(LEAKY / "templates" / "deployment.yaml") in files
 
@@ -138,7 +138,9 @@ def test_values_against_the_chart_schema(tmp_path: Path,
     code, data = lint(capsys, "--helm", str(chart), "--set", "replicas=0")
     assert code == 2
     message = data["errors"][0]["message"]
-    assert data["errors"][0]["file"] == str(chart)
+    # no template line to name: the chart's Chart.yaml, line 1, column 1
+    error = data["errors"][0]
+    assert (error["file"], error["line"], error["column"]) == (str(chart / "Chart.yaml"), 1, 1)
     assert "schema" in message and "/replicas" in message  # the detail, not just "webapp:"
 
 
