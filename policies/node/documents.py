@@ -206,9 +206,11 @@ def config_map_subjects(obj: Mapping[str, Any], file: str | None, text: str | No
         if doc.data is None:
             if doc.problems:
                 problem = doc.problems[0]
+                where = f" (line {problem.line}, column {problem.column} of data.kubelet)" \
+                    if problem.line else ""
                 raise NodeInputError(
-                    f"ConfigMap {ref.namespace}/{ref.name}: the `kubelet` key is not YAML: "
-                    f"{problem.message}", *place(problem.line, problem.column))
+                    f"ConfigMap {ref.namespace}/{ref.name}: the `kubelet` key is not YAML"
+                    f"{where}: {problem.message}", *place(problem.line, problem.column))
             continue
         if not isinstance(doc.data, dict) or doc.data.get("kind") not in (
                 None, "KubeletConfiguration"):
