@@ -67,10 +67,8 @@ def discover(paths: Sequence[str], exclude: Sequence[str] = (),
         if path == STDIN:
             files.append(InputFile(STDIN, "<stdin>"))
             continue
-        try:
-            info = os.stat(path)
-        except OSError as exc:
-            errors.append(InputError(path, _stat_problem(path, exc)))
+        info = _stat(path, errors)
+        if info is None:
             continue
         if stat.S_ISDIR(info.st_mode):
             files.extend(_walk(path, exclude, errors))
@@ -83,14 +81,21 @@ def discover(paths: Sequence[str], exclude: Sequence[str] = (),
     return files, errors
 
 
-def _stat_problem(path: str, exc: OSError) -> str:
-    if os.path.islink(path):
-        what = "a symbolic link loop" if exc.errno == errno.ELOOP else \
-            "a dangling symbolic link"
-        return f"cannot read: {what} ({exc.strerror}); not linted"
-    if exc.errno == errno.ENOENT:
-        return "no such file or directory"
-    return f"cannot read: {exc.strerror or exc}"
+def _stat(path: str, errors: list[InputError]) -> os.stat_result | None:
+    """The path's status (symbolic links followed), or None with the reason in ``errors``."""
+    try:
+        return os.stat(path)
+    except OSError as exc:
+        if os.path.islink(path):
+            what = "a symbolic link loop" if exc.errno == errno.ELOOP else \
+                "a dangling symbolic link"
+            problem = f"cannot read: {what} ({exc.strerror}); not linted"
+        elif exc.errno == errno.ENOENT:
+            problem = "no such file or directory"
+        else:
+            problem = f"cannot read: {exc.strerror or exc}"
+        errors.append(InputError(path, problem))
+        return None
 
 
 def _walk(root: str, exclude: Sequence[str], errors: list[InputError]
@@ -109,10 +114,8 @@ def _walk(root: str, exclude: Sequence[str], errors: list[InputError]
             full = os.path.join(dirpath, filename)
             if _excluded(full, exclude):
                 continue
-            try:
-                info = os.stat(full)
-            except OSError as exc:
-                errors.append(InputError(full, _stat_problem(full, exc)))
+            info = _stat(full, errors)
+            if info is None:
                 continue
             if not stat.S_ISREG(info.st_mode):
                 # a FIFO would block the walk forever, a device never end
@@ -169,7 +172,12 @@ def read_text(item: InputFile, max_bytes: int = DEFAULT_MAX_FILE_SIZE
                 info = os.fstat(handle.fileno())
                 if stat.S_ISREG(info.st_mode) and info.st_size > max_bytes:
                     return None, _too_large(item, max_bytes, info.st_size)
-                data = handle.read(max_bytes + 1)  # a pipe or device: at most this much
+                if stat.S_ISREG(info.st_mode):
+                    data = handle.read(info.st_size + 1)  # one byte more: has it grown?
+                    if len(data) > info.st_size:
+                        data += handle.read(max_bytes + 1 - len(data))
+                else:  # a pipe or a device: at most one byte more than the limit
+                    data = handle.read(max_bytes + 1)
     except OSError as exc:
         return None, InputError(item.name, f"cannot read: {exc.strerror or exc}")
     if len(data) > max_bytes:
