@@ -18,8 +18,8 @@ from dataclasses import dataclass
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 NODE_SUFFIXES = (".conf", ".env")
 STDIN = "-"
-# Larger files are refused (--max-file-size): a whole file is held in memory, about three
-# times its size while it is parsed, and lints at about 2 MB/s.
+# Larger files are refused (--max-file-size): a whole file is held in memory; linting one of
+# small manifests peaks at about 4.6 times its size and runs at about 2 MB/s (100 MB: 52 s).
 DEFAULT_MAX_FILE_SIZE = 256 << 20
 
 
