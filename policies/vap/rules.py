@@ -88,6 +88,11 @@ def q_text(opt: str) -> str:
 
 # -- QoS (policies.facts.qos_class) ----------------------------------------------------------
 
+def pod_request(v: View, res: str) -> str:
+    """The pod-level request after defaulting from the pod-level limit (SetDefaults_PodSpec)."""
+    return f"{v.pod('resources', 'requests', res)}.or({v.pod('resources', 'limits', res)})"
+
+
 def pod_level_set(v: View) -> str:
     """resourcehelper.IsPodLevelResourcesSet: a cpu or memory request or limit at pod level."""
     return " || ".join(f"{v.pod('resources', kind, res)}.hasValue()"
@@ -98,8 +103,8 @@ def best_effort(v: View) -> str:
     """No cpu or memory request or limit above zero (after defaulting), at pod level when it
     is set, else on any container (init containers and sidecars included)."""
     pod = " || ".join(
-        cel.positive(f"{v.pod('resources', 'requests', res)}.or({v.pod('resources', 'limits', res)})")
-        + " || " + cel.positive(v.pod("resources", "limits", res)) for res in ("cpu", "memory"))
+        cel.positive(pod_request(v, res)) + " || " + cel.positive(v.pod("resources", "limits", res))
+        for res in ("cpu", "memory"))
     container = " || ".join(f"{cel.positive(cel.request('c', res))} || "
                             f"{cel.positive(cel.limit('c', res))}" for res in ("cpu", "memory"))
     return (f"(({pod_level_set(v)}) ? !({pod}) : "
@@ -125,10 +130,9 @@ def guaranteed(v: View) -> str:
     unless some request exceeds its limit, which the API server's validation rejects before
     any admission policy runs (ValidateResourceRequirements, for templates too)."""
     pod = " && ".join(
-        f"{cel.positive(v.pod('resources', 'limits', res))} && "
-        f"{cel.valid(v.pod('resources', 'requests', res) + '.or(' + v.pod('resources', 'limits', res) + ')')} && "
-        f"quantity({v.pod('resources', 'requests', res)}.or({v.pod('resources', 'limits', res)})"
-        f".orValue('')).compareTo({cel.quantity(v.pod('resources', 'limits', res))}) == 0"
+        f"{cel.positive(v.pod('resources', 'limits', res))} && {cel.valid(pod_request(v, res))} && "
+        f"{cel.quantity(pod_request(v, res))}.compareTo("
+        f"{cel.quantity(v.pod('resources', 'limits', res))}) == 0"
         for res in ("cpu", "memory"))
     return (f"(({pod_level_set(v)}) ? ({pod}) : "
             f"(({v.init} + {v.main}).size() > 0 && "
@@ -205,8 +209,9 @@ def _quantities(v: View, check: Callable[[str], str], message: Callable[[str, st
             def opt(c: str, kind: str = kind) -> str:
                 return cel.optional(c, "resources", kind, "memory")
 
-            parts.append(f"{containers}.filter(c, {opt('c')}.hasValue() && "
-                         f"{check(cel.text(opt('c')))}).map(c, {finding(cel.name('c'), message(cel.text(opt('c')), label('c')))})")
+            value = cel.text(opt("c"))
+            parts.append(f"{containers}.filter(c, {opt('c')}.hasValue() && {check(value)}).map("
+                         f"c, {finding(cel.name('c'), message(value, label('c')))})")
     for path, where in ((("resources", "requests", "memory"), "'the pod-level memory request'"),
                         (("resources", "limits", "memory"), "'the pod-level memory limit'"),
                         (("overhead", "memory"), "'the pod overhead'")):
@@ -350,11 +355,13 @@ def oom113(v: View, params: Mapping[str, Any]) -> str:
             ("main", v.main, lambda c: cel.main_label(c) + " + "),
             ("ephemeral", f"{v.spec}.?ephemeralContainers.orValue([])", lambda c: label)):
         # one variable per search: nested comprehensions are limited in depth
-        parts.append(v.define(f"oom113_{name}", f"{containers}.filter(c, {bad('c')}).map(c, "
-                                                f"{finding(cel.name('c'), labelled('c') + message)})"))
+        found = finding(cel.name("c"), labelled("c") + message)
+        parts.append(v.define(f"oom113_{name}",
+                              f"{containers}.filter(c, {bad('c')}).map(c, {found})"))
+    below = _holds_key("x", SEARCH_DEPTH - 1)
     elsewhere = v.define("oom113_pod", f"'oomScoreAdj' in {v.spec} || {v.spec}.exists(k, "
                                        f"!(k in {cel.strings(CONTAINER_LISTS)}) && "
-                                       f"[{v.spec}[k]].exists(x, {_holds_key('x', SEARCH_DEPTH - 1)}))")
+                                       f"[{v.spec}[k]].exists(x, {below}))")
     parts.append(pod_level(elsewhere, "'the pod spec sets oomScoreAdj, which is not a Kubernetes "
                                       "field: it is dropped and protects nothing; the kill order "
                                       "follows the QoS class'"))
