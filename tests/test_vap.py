@@ -99,12 +99,13 @@ def test_rule_examples_are_judged_alike(rule: Any) -> None:
 def _recorded_cases() -> list[tuple[str, str, dict[str, Any]]]:
     """(test name, manifest text, policy) of every lint_text call of the workload rule tests."""
     cases: list[tuple[str, str, dict[str, Any]]] = []
+    current = [""]  # the test being run
     for module in (test_rules_workload, test_rules_oom113_131):
         original = module.lint_text
 
         def recorder(text: str, policy: Any = None, original: Callable[..., Any] = original,
                      **kw: Any) -> Any:
-            cases.append((current, text, dict(policy or {})))
+            cases.append((current[0], text, dict(policy or {})))
             return original(text, policy, **kw)
 
         for name, test in sorted(vars(module).items()):
@@ -114,9 +115,10 @@ def _recorded_cases() -> list[tuple[str, str, dict[str, Any]]]:
             calls: list[dict[str, Any]] = [{}]
             for mark in marks:
                 names = [n.strip() for n in mark.args[0].split(",")]
-                calls = [{**call, **dict(zip(names, values if len(names) > 1 else [values]))}
+                calls = [{**call, **dict(zip(names, values if len(names) > 1 else [values],
+                                                  strict=True))}
                          for call in calls for values in mark.args[1]]
-            current = f"{module.__name__.rsplit('.', 1)[-1]}::{name}"
+            current[0] = f"{module.__name__.rsplit('.', 1)[-1]}::{name}"
             with _patched(module, "lint_text", recorder):
                 for call in calls:
                     test(**call)
