@@ -171,21 +171,30 @@ CORPUS_POLICIES = {
 }
 
 
+_corpus_objects: list[tuple[str, dict[str, Any]]] = []
+
+
+def corpus_objects(corpus: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(file name, object) of every pod-bearing object of the corpus, read once."""
+    if not _corpus_objects:
+        for path in sorted(corpus.rglob("*")):
+            if path.is_file():
+                text = path.read_text(encoding="utf-8", errors="replace")
+                _corpus_objects.extend((path.name, obj) for obj in pod_bearing(text))
+    return _corpus_objects
+
+
 @pytest.mark.parametrize("name", list(CORPUS_POLICIES))
 def test_every_pod_bearing_corpus_object_is_judged_alike(corpus: Path, name: str) -> None:
     judge = judge_for(CORPUS_POLICIES[name])
     seen: dict[str, int] = {}
-    objects = 0
-    for path in sorted(corpus.rglob("*")):
-        if not path.is_file():
-            continue
-        for obj in pod_bearing(path.read_text(encoding="utf-8", errors="replace")):
-            vap, python = judge.compare(obj)
-            assert vap == python, (path.name, obj.get("kind"), obj.get("metadata"))
-            objects += 1
-            for code in vap:
-                seen[code] = seen.get(code, 0) + 1
-    assert objects > 200
+    objects = corpus_objects(corpus)
+    for file, obj in objects:
+        vap, python = judge.compare(obj)
+        assert vap == python, (file, obj.get("kind"), obj.get("metadata"))
+        for code in vap:
+            seen[code] = seen.get(code, 0) + 1
+    assert len(objects) > 200
     assert {"OOM101", "OOM102", "OOM110"} <= set(seen), seen
 
 
@@ -374,3 +383,98 @@ def test_output_is_deterministic_and_parameters_are_inlined() -> None:
     assert text == to_yaml(build(policy))
     assert "quantity('32Mi')" in text
     assert "paramKind" not in text
+
+
+# -- CEL cost -----------------------------------------------------------------------------------
+
+PER_CALL_LIMIT = 1_000_000  # k8s.io/apiserver/pkg/apis/cel/config.go PerCallLimit
+RUNTIME_BUDGET = 10_000_000  # ... RuntimeCELCostBudget, per policy and binding evaluation
+
+
+def _container(i: int, compliant: bool) -> dict[str, Any]:
+    """A container the size of a real one: env, mounts, probes, a security context."""
+    resources = {"requests": {"memory": "256Mi", "cpu": "250m"},
+                 "limits": {"memory": "256Mi", "cpu": "250m"}} if compliant else \
+        {"requests": {"memory": "512m", "cpu": "1"}, "limits": {"memory": "1GB"}}
+    probe = {"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 10}
+    return {"name": f"container-{i:03d}", "image": f"registry.example/app-{i}:1.2.3",
+            "command": ["/app", "--listen=:8080"], "args": [f"--shard={i}"],
+            "env": [{"name": f"VAR_{j}", "value": f"value-{j}"} for j in range(20)],
+            "ports": [{"containerPort": 8080, "name": "http"}],
+            "volumeMounts": [{"name": f"v{j}", "mountPath": f"/data/{j}"} for j in range(10)],
+            "livenessProbe": probe, "readinessProbe": probe,
+            "securityContext": {"runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}},
+            "resources": resources}
+
+
+def _big_pod(compliant: bool) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": "big", "labels": {"app": "big"},
+        "annotations": {"oomguard.io/ignore": "OOM999", "note": "x" * 1000}},
+        "spec": {"initContainers": [_container(i, compliant) for i in range(20)],
+                 "containers": [_container(i, compliant) for i in range(20, 100)],
+                 "volumes": [{"name": f"v{j}", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}
+                              if compliant else {"medium": "Memory"}} for j in range(10)]}}
+
+
+@pytest.mark.parametrize("compliant", [True, False], ids=["compliant", "violating"])
+def test_cost_stays_under_the_api_servers_limits_for_100_containers(compliant: bool) -> None:
+    """Each expression under PerCallLimit and each policy's evaluation under the runtime
+    budget, on CREATE and on an UPDATE (the ratchet evaluates the old object too), by the
+    cost meter of tests/vap_support/cost.py, whose results agree with the C++ runtime's."""
+    from tests.vap_support.cost import policy_cost
+
+    judge = Judge({"extends": "strict", "rules": {"OOM109": {"enabled": True}}})
+    pod = _big_pod(compliant)
+    worst: dict[str, tuple[int, str]] = {}
+    for operation, old in (("CREATE", None), ("UPDATE", pod)):
+        request = judge.request(pod, operation=operation, old=old)
+        response = judge.api.admit(request)
+        # cel-expr-python stops at 10,000 comprehension iterations (cel-go has no such limit,
+        # only the cost): where it gives up, the meter's result is checked against the rules
+        budget = {d.policy for d in response.errors() if "Iteration budget" in d.message}
+        assert budget == {d.policy for d in response.errors()}
+        python = python_codes(judge.engine, request)
+        data = {"object": request.object, "oldObject": request.old_object,
+                "request": request.as_cel(), "namespaceObject": request.namespace_object(),
+                "params": None}
+        for item in judge.bundle.policies:
+            costs, passed = policy_cost(item.policy, data)
+            name = item.policy["metadata"]["name"]
+            if name not in budget:
+                assert (passed is not True) == (name in response.failed()), (name, operation)
+            elif operation == "CREATE":
+                assert (passed is not True) == (item.rule.code in python), name
+            assert max(costs.values()) < PER_CALL_LIMIT, (name, costs)
+            total = sum(costs.values())
+            assert total < RUNTIME_BUDGET, (name, total)
+            if total > worst.get(item.rule.code, (0, ""))[0]:
+                worst[item.rule.code] = (total, operation)
+    assert set(worst) == set(judge.exported)
+    print("\nCEL cost of one evaluation, 100 containers "
+          f"({'compliant' if compliant else 'violating'}):",
+          ", ".join(f"{code} {cost:,} ({op})" for code, (cost, op) in sorted(worst.items())))
+
+
+def test_the_cost_meter_evaluates_as_the_cel_runtime_does(corpus: Path) -> None:
+    """The meter's verdicts equal cel-expr-python's on the rule examples and corpus objects."""
+    from tests.vap_support.cost import policy_cost
+
+    judge = judge_for(CORPUS_POLICIES["strict"])
+    objects = [obj for rule in RULES for text in (rule.doc.bad, rule.doc.good)
+               for obj in pod_bearing(text)]
+    objects.extend(obj for _, obj in corpus_objects(corpus)[::5])
+    assert len(objects) > 50
+    for obj in objects:
+        request = judge.request(obj)
+        failed = judge.api.admit(request).failed()
+        data = {"object": request.object, "oldObject": None, "request": request.as_cel(),
+                "namespaceObject": request.namespace_object(), "params": None}
+        for item in judge.bundle.policies:
+            if any(c["name"] == "not-ignored-by-annotation" for c in
+                   item.policy["spec"].get("matchConditions", [])) and \
+                    "oomguard.io/ignore" in str(obj.get("metadata")):
+                continue  # skipped by a match condition; the meter runs the validation
+            _, passed = policy_cost(item.policy, data)
+            assert (passed is not True) == (item.policy["metadata"]["name"] in failed), (
+                item.rule.code, obj)

@@ -81,11 +81,11 @@ def template(root: str, extra_kinds: Sequence[Mapping[str, Any]] = ()) -> str:
         condition = f"{root}.kind == {string(str(mapping['kind']))}"
         if mapping.get("apiVersion"):
             condition += f" && {root}.apiVersion == {string(str(mapping['apiVersion']))}"
-        path = tuple(str(mapping["podTemplate"]).split("."))
-        branches.append((condition, select(root, path)))
+        mapped: Path = tuple(str(mapping["podTemplate"]).split("."))
+        branches.append((condition, select(root, mapped)))
     by_path: dict[Path | None, list[str]] = {}
-    for kind, path in BUILTIN_POD_KINDS.items():
-        by_path.setdefault(path, []).append(kind)
+    for kind, builtin in BUILTIN_POD_KINDS.items():
+        by_path.setdefault(builtin, []).append(kind)
     for path, kinds in by_path.items():
         condition = (f"{root}.kind == {string(kinds[0])}" if len(kinds) == 1
                      else f"{root}.kind in {strings(kinds)}")

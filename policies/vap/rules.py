@@ -206,18 +206,16 @@ def _quantities(v: View, check: Callable[[str], str], message: Callable[[str, st
     parts = []
     for kind in ("requests", "limits"):
         for containers, label in ((v.init, cel.init_label), (v.main, cel.main_label)):
-            def opt(c: str, kind: str = kind) -> str:
-                return cel.optional(c, "resources", kind, "memory")
-
-            value = cel.text(opt("c"))
-            parts.append(f"{containers}.filter(c, {opt('c')}.hasValue() && {check(value)}).map("
+            written = cel.optional("c", "resources", kind, "memory")
+            value = cel.text(written)
+            parts.append(f"{containers}.filter(c, {written}.hasValue() && {check(value)}).map("
                          f"c, {finding(cel.name('c'), message(value, label('c')))})")
     for path, where in ((("resources", "requests", "memory"), "'the pod-level memory request'"),
                         (("resources", "limits", "memory"), "'the pod-level memory limit'"),
                         (("overhead", "memory"), "'the pod overhead'")):
-        opt = v.pod(*path)
-        parts.append(pod_level(f"{opt}.hasValue() && {check(cel.text(opt))}",
-                               message(cel.text(opt), where)))
+        pod_value = v.pod(*path)
+        parts.append(pod_level(f"{pod_value}.hasValue() && {check(cel.text(pod_value))}",
+                               message(cel.text(pod_value), where)))
     size = "v.emptyDir.sizeLimit"
     volume = "\"emptyDir '\" + v.?name.orValue('') + \"'\""
     parts.append(f"{v.spec}.?volumes.orValue([]).filter(v, v.?emptyDir.?medium.orValue('') == "
@@ -331,7 +329,8 @@ def oom112(v: View, params: Mapping[str, Any]) -> str:
 def _holds_key(var: str, depth: int) -> str:
     """CEL: an ``oomScoreAdj`` key in the map or list ``var`` or below it, at most ``depth``
     levels down. The children of a map (its values) and of a list (its items) are walked as
-    one list, so the text grows linearly with the depth."""
+    one list, so the text grows linearly with the depth (and its nesting stays within what
+    parsers accept: cel-cpp's limit of 32 allows 12 levels)."""
     here = f"(type({var}) == map && 'oomScoreAdj' in {var})"
     if depth == 0:
         return here

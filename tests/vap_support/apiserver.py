@@ -62,7 +62,10 @@ def program(expression: str) -> Any:
 
 
 def evaluate(expression: str, data: Mapping[str, Any]) -> Any:
-    value = program(expression).eval(data=dict(data))
+    try:
+        value = program(expression).eval(data=dict(data))
+    except RuntimeError as exc:  # e.g. the C++ runtime's 10,000-iteration budget
+        raise CelError(str(exc)) from None
     if value.type().name() == "ERROR":
         raise CelError(str(value.value()))
     return value.plain_value()
@@ -229,18 +232,19 @@ class ApiServer:
         if errors:
             return Decision(pname, bname, "error", errors[0])
         values: dict[str, Any] = {}
+        failures: list[str] = []
         for variable in spec.get("variables") or ():
             try:
                 values[variable["name"]] = evaluate(variable["expression"],
                                                     {**data, "variables": values})
-            except CelError:
-                pass  # an error only if an expression reaches it (lazy in cel-go)
+            except CelError as exc:  # an error only if an expression reaches it (cel-go
+                failures.append(f"variables.{variable['name']}: {exc}")  # is lazy)
         data = {**data, "variables": values}
         for validation in spec["validations"]:
             try:
                 passed = evaluate(validation["expression"], data)
             except CelError as exc:
-                return Decision(pname, bname, "error", str(exc))
+                return Decision(pname, bname, "error", "; ".join([str(exc), *failures]))
             if passed is True:
                 continue
             return Decision(pname, bname, "deny", _message(validation, data))
