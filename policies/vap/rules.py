@@ -247,24 +247,26 @@ def oom106(v: View, params: Mapping[str, Any]) -> str:
     return _quantities(v, check, message)
 
 
-def oom107(v: View, params: Mapping[str, Any]) -> str:
-    minimum = str(quantity_text(params["min"]))
+def _limit_beyond(v: View, comparison: str, bound: Any, positive_only: bool,
+                  tail: str) -> str:
+    """Findings of containers whose memory limit ``comparison``s (isLessThan or
+    isGreaterThan) the quantity ``bound``; ``tail`` ends the message."""
+    text = str(quantity_text(bound))
     lim = cel.memory_limit
-
+    usable = cel.positive if positive_only else cel.valid
     return per_container(
-        v, lambda c: f"{cel.positive(lim(c))} && {cel.quantity(lim(c))}.isLessThan("
-                     f"quantity({cel.string(minimum)}))",
-        lambda c: f"' memory limit ' + {q_text(lim(c))} + ' is below {minimum}: it is "
-                  "OOM-killed at start'")
+        v, lambda c: f"{usable(lim(c))} && {cel.quantity(lim(c))}.{comparison}("
+                     f"quantity({cel.string(text)}))",
+        lambda c: f"' memory limit ' + {q_text(lim(c))} + {cel.string(tail.format(text))}")
+
+
+def oom107(v: View, params: Mapping[str, Any]) -> str:
+    return _limit_beyond(v, "isLessThan", params["min"], True,
+                         " is below {}: it is OOM-killed at start")
 
 
 def oom109(v: View, params: Mapping[str, Any]) -> str:
-    maximum = str(quantity_text(params["max"]))
-    lim = cel.memory_limit
-    return per_container(
-        v, lambda c: f"{cel.valid(lim(c))} && {cel.quantity(lim(c))}.isGreaterThan("
-                     f"quantity({cel.string(maximum)}))",
-        lambda c: f"' memory limit ' + {q_text(lim(c))} + ' is above the maximum {maximum}'")
+    return _limit_beyond(v, "isGreaterThan", params["max"], False, " is above the maximum {}")
 
 
 def oom110(v: View, params: Mapping[str, Any]) -> str:
