@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from linter import vap_cmd
 from policies import __version__
 
 EXIT_OK = 0
@@ -73,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     explain = sub.add_parser("explain", help="print a rule's documentation")
     explain.add_argument("rule", metavar="CODE|NAME")
 
+    vap_cmd.add_parser(sub)
     webhook = sub.add_parser("webhook", help="run the validating admission webhook",
                              add_help=False)
     webhook.add_argument("args", nargs=argparse.REMAINDER)
@@ -204,6 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _rules()
         if args.command == "explain":
             return _explain(args.rule)
+        if args.command == "vap":
+            return vap_cmd.run(args)
         parser.print_help()
         return EXIT_ERROR
     except UsageError as exc:

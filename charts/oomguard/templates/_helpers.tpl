@@ -40,3 +40,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{- /* The webhook server and its objects: admission.engine webhook (default) or both. */ -}}
+{{- define "oomguard.webhook" -}}
+{{- if ne .Values.admission.engine "vap" }}true{{ end -}}
+{{- end -}}
