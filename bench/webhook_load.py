@@ -3,7 +3,7 @@
 Usage: python bench/webhook_load.py [--requests N] [--connections C] [--rounds R]
 
 Keep-alive HTTPS clients POST AdmissionReviews built from ../shared/corpus objects to the
-real server (``python -m webhook``: gunicorn's threaded worker over TLS). The same run
+real server (``python -m oomguard.webhook``: gunicorn's threaded worker over TLS). The same run
 serves a trivial Flask echo app under the very same gunicorn settings (workers, threads,
 TLS, the worker class that spreads connections over the workers) as the ceiling. The two
 are measured in pairs of short rounds run back to back (echo first in one pair, the
@@ -86,7 +86,7 @@ def _in_namespace(obj: dict[str, Any], namespace: str) -> dict[str, Any]:
 
 def reviews_from_corpus(limit: int = 200) -> list[bytes]:
     """AdmissionReviews (CREATE, as kube-apiserver shapes them) of the corpus workloads."""
-    from policies.source import iter_documents
+    from oomguard.policies.source import iter_documents
 
     bodies: list[bytes] = []
     for path in sorted(CORPUS.iterdir()):
@@ -138,7 +138,7 @@ class Server:
             env.pop(key, None)
         self.log = (tmp / f"{app.split(':')[0]}.log").open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "webhook", "--cert-file", str(tmp / "tls.crt"),
+            [sys.executable, "-m", "oomguard.webhook", "--cert-file", str(tmp / "tls.crt"),
              "--key-file", str(tmp / "tls.key"), "--bind", "127.0.0.1", "--port",
              str(self.port), "--workers", str(workers), "--threads", str(threads),
              "--cpu-affinity", cpu_affinity, "--log-level", "info", "--app", app],
@@ -396,7 +396,7 @@ def main() -> int:
 
         servers = {"echo": Server(tmp, "bench_echo:create_echo", args.workers, args.threads,
                                   args.cpu_affinity),
-                   "webhook": Server(tmp, "webhook.app:create_app", args.workers,
+                   "webhook": Server(tmp, "oomguard.webhook.app:create_app", args.workers,
                                      args.threads, args.cpu_affinity)}
         results: dict[str, dict[str, Any]] = {}
         try:
@@ -437,7 +437,7 @@ def main() -> int:
             floor["all"] = [round(floor["rps"])]
             results["echo at the same pace"] = floor
             rss = {label: server.worker_rss_mib() for label, server in servers.items()}
-            failed = "Traceback" in (tmp / "webhook.app.log").read_text(errors="replace")
+            failed = "Traceback" in (tmp / "oomguard.webhook.app.log").read_text(errors="replace")
         finally:
             for server in servers.values():
                 server.stop()

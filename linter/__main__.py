@@ -2,6 +2,6 @@ from __future__ import annotations
 
 import sys
 
-from linter.cli import main
+from oomguard.linter.cli import main
 
 sys.exit(main())

@@ -12,8 +12,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from linter import vap_cmd
-from policies import __version__
+from oomguard import __version__
+from oomguard.linter import vap_cmd
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -82,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _formats(requested: list[str] | None, output: str | None) -> list[tuple[str, str | None]]:
-    from linter.formats import FORMATS
+    from oomguard.linter.formats import FORMATS
 
     pairs: list[tuple[str, str | None]] = []
     for entry in requested or ["text"]:
@@ -96,10 +96,10 @@ def _formats(requested: list[str] | None, output: str | None) -> list[tuple[str,
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from linter.formats import RenderContext, formatter
-    from linter.runner import lint_paths
-    from policies.config import PolicyError, load_policy
-    from policies.rule import Severity
+    from oomguard.linter.formats import RenderContext, formatter
+    from oomguard.linter.runner import lint_paths
+    from oomguard.policies.config import PolicyError, load_policy
+    from oomguard.policies.rule import Severity
 
     try:
         outputs = _formats(args.format, args.output)
@@ -112,7 +112,7 @@ def _lint(args: argparse.Namespace) -> int:
     paths = list(args.paths)
     helm_errors: list[Any] = []
     if args.helm or any(_is_chart(p) for p in paths):
-        from linter.helm import render_charts
+        from oomguard.linter.helm import render_charts
 
         charts = list(args.helm) + [p for p in paths if _is_chart(p)]
         paths = [p for p in paths if not _is_chart(p)]
@@ -153,7 +153,7 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _byte_count(text: str, option: str) -> int:
-    from policies.quantity import QuantityError, parse_quantity
+    from oomguard.policies.quantity import QuantityError, parse_quantity
 
     try:
         value = parse_quantity(text)
@@ -169,7 +169,7 @@ def _is_chart(path: str) -> bool:
 
 
 def _rules() -> int:
-    from policies.registry import catalog
+    from oomguard.policies.registry import catalog
 
     for rule in catalog():
         state = "" if rule.enabled else " (off by default)"
@@ -178,8 +178,8 @@ def _rules() -> int:
 
 
 def _explain(key: str) -> int:
-    from policies.docs import rule_markdown
-    from policies.registry import catalog
+    from oomguard.policies.docs import rule_markdown
+    from oomguard.policies.registry import catalog
 
     rule = catalog().get(key)
     if rule is None:
@@ -191,7 +191,7 @@ def _explain(key: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["webhook"]:
-        from webhook.server import main as webhook_main
+        from oomguard.webhook.server import main as webhook_main
 
         return webhook_main(argv[1:])
     parser = _parser()

@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from linter.inputs import InputError
+from oomguard.linter.inputs import InputError
 
 INSTALL_HINT = ("install the helm binary, or the optional extra: "
                 "pip install 'oomguard[helm]' (helm-python-sdk)")

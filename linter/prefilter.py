@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from policies.source import DOCUMENT_START, iter_documents
+from oomguard.policies.source import DOCUMENT_START, iter_documents
 
 # Kinds oomguard never judges (no pod template, not a LimitRange, HPA or node config).
 SKIP_KINDS = frozenset({

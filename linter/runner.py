@@ -15,14 +15,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from linter.inputs import DEFAULT_MAX_FILE_SIZE, InputError, InputFile, discover, read_text
-from linter.prefilter import blank_irrelevant
-from policies.config import Policy
-from policies.engine import Engine, ObjectResult, Run, excluded_namespace
-from policies.limitrange import ContainerDefaults, container_defaults
-from policies.rule import Finding
-from policies.runmodel import RunModel
-from policies.source import iter_documents
+from oomguard.linter.inputs import DEFAULT_MAX_FILE_SIZE, InputError, InputFile, discover, read_text
+from oomguard.linter.prefilter import blank_irrelevant
+from oomguard.policies.config import Policy
+from oomguard.policies.engine import Engine, ObjectResult, Run, excluded_namespace
+from oomguard.policies.limitrange import ContainerDefaults, container_defaults
+from oomguard.policies.rule import Finding
+from oomguard.policies.runmodel import RunModel
+from oomguard.policies.source import iter_documents
 
 LIST_KINDS_SUFFIX = "List"
 
@@ -122,7 +122,7 @@ class FileLinter:
             return False
         if forced in (None, "manifest") and item.path == "-":
             return False
-        from policies import node
+        from oomguard.policies import node
 
         outcome = node.subjects_from_text(text, item.name,
                                           None if forced == "manifest" else forced)

@@ -36,8 +36,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from policies.config import PolicyError, load_policy
-    from policies.vap import build, explain_text, to_yaml
+    from oomguard.policies.config import PolicyError, load_policy
+    from oomguard.policies.vap import build, explain_text, to_yaml
 
     try:
         policy = load_policy(args.policy, search_cwd=True, profile=args.profile)

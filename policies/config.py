@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from policies.quantity import QuantityError, parse_quantity
-from policies.registry import Catalog, catalog
-from policies.rule import Rule, Severity
+from oomguard.policies.quantity import QuantityError, parse_quantity
+from oomguard.policies.registry import Catalog, catalog
+from oomguard.policies.rule import Rule, Severity
 
 POLICY_FILENAMES = (".oomguard.yaml", ".oomguard.yml")
 PROFILES = ("default", "strict")
@@ -210,7 +210,7 @@ def _check_quantity_params(rule: Rule, params: Mapping[str, Any], source: str | 
 def parse_policy_text(text: str, source: str | None = None) -> Policy:
     """The policy in ``text``; a YAML problem (syntax, alias bomb, nesting, a character YAML
     forbids) is a PolicyError naming its line and column."""
-    from policies.source import iter_documents
+    from oomguard.policies.source import iter_documents
 
     docs = list(iter_documents(text))
     where = f"{source}: " if source else ""

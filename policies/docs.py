@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from policies.registry import catalog
-from policies.rule import Rule
+from oomguard.policies.registry import catalog
+from oomguard.policies.rule import Rule
 
 _LANG = {"manifest": "yaml", "kubelet-config": "yaml", "kubelet-flags": "sh", "sysctl": "ini"}
 
@@ -34,7 +34,8 @@ def rule_markdown(rule: Rule, heading: str = "##") -> str:
 def catalog_markdown() -> str:
     rules = list(catalog())
     lines = ["# oomguard rules", "",
-             "Generated from the rule modules by `python -m policies.docs > docs/rules.md`; "
+             "Generated from the rule modules by "
+             "`python -m oomguard.policies.docs > docs/rules.md`; "
              "a test fails when this file is stale.", "",
              "| code | name | default severity | scope |", "|---|---|---|---|"]
     for rule in rules:

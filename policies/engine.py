@@ -12,13 +12,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from policies import node_hooks
-from policies.config import Policy
-from policies.facts import pod_facts, pod_memory_request, public_facts, qos_class
-from policies.limitrange import ContainerDefaults, apply_limit_ranges, container_defaults
-from policies.model import ModelError, PodModel, build_pod_model, object_ref, template_path_for
-from policies.registry import catalog
-from policies.rule import (
+from oomguard.policies import node_hooks
+from oomguard.policies.config import Policy
+from oomguard.policies.facts import pod_facts, pod_memory_request, public_facts, qos_class
+from oomguard.policies.limitrange import ContainerDefaults, apply_limit_ranges, container_defaults
+from oomguard.policies.model import (
+    ModelError,
+    PodModel,
+    build_pod_model,
+    object_ref,
+    template_path_for,
+)
+from oomguard.policies.registry import catalog
+from oomguard.policies.rule import (
     Context,
     Finding,
     ObjectRef,
@@ -29,8 +35,8 @@ from policies.rule import (
     Suppression,
     format_path,
 )
-from policies.runmodel import RunModel, hpa_model, workload_summary
-from policies.source import SourceProblem
+from oomguard.policies.runmodel import RunModel, hpa_model, workload_summary
+from oomguard.policies.source import SourceProblem
 
 META_CODE = "OOM001"
 # a rule as the engine runs it: check, parameters, code, name, configured severity and the
@@ -248,7 +254,7 @@ class Engine:
         try:
             model = build_pod_model(obj, template, file, may_hold_oom_score_adj)
         except ModelError as exc:
-            from policies.model import locate
+            from oomguard.policies.model import locate
 
             pos = locate(obj, exc.path)
             problem = SourceProblem(f"{object_ref(obj)}: {exc}", *(pos or (None, None)))

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from policies.model import QOS_RESOURCES, PodModel, Quantity, _quantity, as_mapping
-from policies.rule import Path
+from oomguard.policies.model import QOS_RESOURCES, PodModel, Quantity, _quantity, as_mapping
+from oomguard.policies.rule import Path
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from policies.quantity import QuantityError, parse_quantity
-from policies.rule import ObjectRef, Path, Scope, Suppression
-from policies.source import Map, Seq, SourceProblem
+from oomguard.policies.quantity import QuantityError, parse_quantity
+from oomguard.policies.rule import ObjectRef, Path, Scope, Suppression
+from oomguard.policies.source import Map, Seq, SourceProblem
 
 QOS_RESOURCES = ("cpu", "memory")
 
@@ -339,7 +339,7 @@ class PodModel:
         return found
 
     def facts(self) -> dict[str, Any]:
-        from policies.facts import pod_facts
+        from oomguard.policies.facts import pod_facts
 
         return pod_facts(self, None)
 

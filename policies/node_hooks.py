@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policies.source import SourceProblem
+from oomguard.policies.source import SourceProblem
 
 _NODE_KINDS = frozenset({"KubeletConfiguration", "InitConfiguration", "JoinConfiguration",
                          "ClusterConfiguration", "ConfigMap"})
@@ -17,7 +17,7 @@ def subjects_from_document(obj: Any, file: str | None, text: str | None
     not YAML)."""
     if not hasattr(obj, "get") or obj.get("kind") not in _NODE_KINDS:
         return None
-    from policies import node
+    from oomguard.policies import node
 
     try:
         return node.subjects_from_document(obj, file, text)

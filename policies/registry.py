@@ -7,9 +7,9 @@ import pkgutil
 from collections.abc import Iterable
 from functools import lru_cache
 
-from policies import rules as _rules_pkg
-from policies.model import FEATURES
-from policies.rule import Rule, Scope
+from oomguard.policies import rules as _rules_pkg
+from oomguard.policies.model import FEATURES
+from oomguard.policies.rule import Rule, Scope
 
 
 class Catalog:

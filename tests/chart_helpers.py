@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from policies.source import iter_documents
+from oomguard.policies.source import iter_documents
 
 Manifest = dict[str, Any]
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policies.config import build_policy
-from policies.engine import Engine, ObjectResult, Run
-from policies.limitrange import container_defaults
-from policies.rule import Finding
-from policies.source import iter_documents
+from oomguard.policies.config import build_policy
+from oomguard.policies.engine import Engine, ObjectResult, Run
+from oomguard.policies.limitrange import container_defaults
+from oomguard.policies.rule import Finding
+from oomguard.policies.source import iter_documents
 
 
 def lint_text(text: str, policy: Mapping[str, Any] | None = None, *, file: str = "test.yaml"

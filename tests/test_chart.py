@@ -203,7 +203,7 @@ def test_policy_configmap_from_values(chart: Any, default: list[Manifest]) -> No
     assert rendered == {**policy, "webhook": defaults["webhook"]}
     dropped = find(render(chart, {"policy": {"webhook": None}}), "ConfigMap")
     assert yaml.safe_load(dropped["data"]["policy.yaml"]) == {"extends": "default"}
-    config = pytest.importorskip("policies.config")
+    config = pytest.importorskip("oomguard.policies.config")
     parsed = config.parse_policy_text(cm["data"]["policy.yaml"])
     assert parsed.profile == "strict" and parsed.node_memory == 16 * (1 << 30)
 
@@ -383,7 +383,7 @@ def test_service_monitor_and_network_policy(chart: Any) -> None:
 @pytest.mark.parametrize("profile", ["default", "strict"])
 def test_the_chart_obeys_its_own_rules(chart: Any, tmp_path: Path, profile: str,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    cli = pytest.importorskip("linter.cli", reason="the oomguard lint CLI is not there yet")
+    cli = pytest.importorskip("oomguard.linter.cli", reason="the oomguard lint CLI is not there yet")
     manifests = {**render_manifests(chart, ALL_OPTIONAL),
                  **{f"cert-manager/{name}": text for name, text in render_manifests(
                      chart, {"tls": {"mode": "certManager"}, **ALL_OPTIONAL}).items()}}

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from policies.config import build_policy, parse_policy_text
-from policies.source import iter_documents
-from policies.vap import build, to_yaml
+from oomguard.policies.config import build_policy, parse_policy_text
+from oomguard.policies.source import iter_documents
+from oomguard.policies.vap import build, to_yaml
 from tests.chart_helpers import Manifest, find_all, objects_of
 
 helm = pytest.importorskip(

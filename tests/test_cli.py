@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from linter.cli import main
+from oomguard.linter.cli import main
 
 BAD_POD = """apiVersion: v1
 kind: Pod

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from policies.facts import oom_score_adj, pod_facts, pod_memory_request, qos_class
-from policies.model import build_pod_model
-from policies.source import iter_documents
+from oomguard.policies.facts import oom_score_adj, pod_facts, pod_memory_request, qos_class
+from oomguard.policies.model import build_pod_model
+from oomguard.policies.source import iter_documents
 
 GI = 1 << 30
 MI = 1 << 20
@@ -179,8 +179,8 @@ spec:
 ])
 def test_result_summary_matches_the_facts(spec: str) -> None:
     # the webhook annotates the summary; JSON output shows the facts: they must agree
-    from policies.config import load_policy
-    from policies.engine import Engine
+    from oomguard.policies.config import load_policy
+    from oomguard.policies.engine import Engine
 
     body = "\n".join("  " + line for line in spec.splitlines())
     text = f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n{body}\n"

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from linter.cli import main
-from linter.formats import RenderContext, formatter
-from linter.inputs import InputError
-from linter.runner import Report
-from policies.docs import rule_markdown
-from policies.registry import catalog
-from policies.rule import Finding, ObjectRef, Severity
+from oomguard.linter.cli import main
+from oomguard.linter.formats import RenderContext, formatter
+from oomguard.linter.inputs import InputError
+from oomguard.linter.runner import Report
+from oomguard.policies.docs import rule_markdown
+from oomguard.policies.registry import catalog
+from oomguard.policies.rule import Finding, ObjectRef, Severity
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

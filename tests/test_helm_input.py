@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from linter.cli import main
-from linter.helm import render_charts, split_template_output
+from oomguard.linter.cli import main
+from oomguard.linter.helm import render_charts, split_template_output
 
 try:  # the CI installs it through the `test` extra; the library loads at import
     import helm_python  # noqa: F401

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import linter.runner
-from linter.cli import main
+import oomguard.linter.runner
+from oomguard.linter.cli import main
 
 DEPLOY = """apiVersion: apps/v1
 kind: Deployment
@@ -37,7 +37,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 
 def test_jobs_2_equals_jobs_1_on_the_corpus(corpus: Path, capsys: pytest.CaptureFixture[str],
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(linter.runner, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(oomguard.linter.runner, "PARALLEL_MIN_BYTES", 0)
     one = run(capsys, "lint", "--format", "json", "--jobs", "1", str(corpus))
     two = run(capsys, "lint", "--format", "json", "--jobs", "2", str(corpus))
     assert one == two and one[0] == 1 and '"OOM101"' in one[1]
@@ -45,7 +45,7 @@ def test_jobs_2_equals_jobs_1_on_the_corpus(corpus: Path, capsys: pytest.Capture
 
 def test_cross_file_hpa_rule_with_jobs(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(linter.runner, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(oomguard.linter.runner, "PARALLEL_MIN_BYTES", 0)
     (tmp_path / "a-deploy.yaml").write_text(DEPLOY)
     for i in range(6):  # spread the files over several chunks
         shutil.copy(tmp_path / "a-deploy.yaml", tmp_path / f"m{i}.yaml")

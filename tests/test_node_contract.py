@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from policies import node
-from policies.config import build_policy
-from policies.engine import Engine
-from policies.registry import catalog
-from policies.rule import Finding, Rule, Scope
+from oomguard.policies import node
+from oomguard.policies.config import build_policy
+from oomguard.policies.engine import Engine
+from oomguard.policies.registry import catalog
+from oomguard.policies.rule import Finding, Rule, Scope
 
 NODE_RULES = [r for r in catalog() if r.scope in (Scope.KUBELET, Scope.SYSCTL)]
 
@@ -31,7 +31,7 @@ def test_every_node_code_is_there() -> None:
 @pytest.mark.parametrize("rule", NODE_RULES, ids=[r.code for r in NODE_RULES])
 def test_bad_example_fires_at_a_line(rule: Rule) -> None:
     assert rule.doc.example_input in ("kubelet-config", "kubelet-flags", "sysctl")
-    assert rule.module.startswith("policies.rules.oom2")
+    assert rule.module.startswith("oomguard.policies.rules.oom2")
     fired = [f for f in run_example(rule, rule.doc.bad) if f.rule == rule.code]
     assert fired and all(f.line is not None and f.line >= 1 for f in fired)
 

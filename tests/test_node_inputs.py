@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from policies import node
-from policies.config import build_policy
-from policies.engine import Engine, ObjectResult, Run
-from policies.node.kubelet import KubeletSettings
-from policies.source import iter_documents
+from oomguard.policies import node
+from oomguard.policies.config import build_policy
+from oomguard.policies.engine import Engine, ObjectResult, Run
+from oomguard.policies.node.kubelet import KubeletSettings
+from oomguard.policies.source import iter_documents
 
 HEADER = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
 GI = 1 << 30

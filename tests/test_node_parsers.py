@@ -7,17 +7,17 @@ from decimal import Decimal
 
 import pytest
 
-from policies.node.detect import detect_text_type, looks_like_node_text
-from policies.node.flags import apply_flags, flags_from_kubeadm, scan_flags
-from policies.node.kubelet import KubeletSettings
-from policies.node.sysctl import integer_value, lookup, normalize_key, parse_sysctl
-from policies.node.thresholds import (
+from oomguard.policies.node.detect import detect_text_type, looks_like_node_text
+from oomguard.policies.node.flags import apply_flags, flags_from_kubeadm, scan_flags
+from oomguard.policies.node.kubelet import KubeletSettings
+from oomguard.policies.node.sysctl import integer_value, lookup, normalize_key, parse_sysctl
+from oomguard.policies.node.thresholds import (
     grace_period_error,
     minimum_reclaim_error,
     parse_go_duration,
     parse_threshold,
 )
-from policies.source import iter_documents
+from oomguard.policies.source import iter_documents
 
 GI = 1 << 30
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from policies import node
-from policies.config import build_policy
-from policies.engine import Engine
-from policies.rule import Finding
+from oomguard.policies import node
+from oomguard.policies.config import build_policy
+from oomguard.policies.engine import Engine
+from oomguard.policies.rule import Finding
 
 HEADER = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
 MERGE = "mergeDefaultEvictionSettings: true\n"
@@ -415,7 +415,7 @@ def test_oom211() -> None:
 def test_oom212_tiers() -> None:
     from decimal import Decimal
 
-    from policies.rules.oom212_kubelet_reserved_below_recommended import recommended
+    from oomguard.policies.rules.oom212_kubelet_reserved_below_recommended import recommended
 
     gi = Decimal(1 << 30)
     assert recommended(Decimal(2) * gi) == Decimal("0.5") * gi

@@ -6,12 +6,12 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from linter.inputs import InputFile
-from linter.prefilter import blank_irrelevant
-from linter.runner import FileLinter, lint_paths
-from policies.config import build_policy
-from policies.rule import Finding
-from policies.source import iter_documents
+from oomguard.linter.inputs import InputFile
+from oomguard.linter.prefilter import blank_irrelevant
+from oomguard.linter.runner import FileLinter, lint_paths
+from oomguard.policies.config import build_policy
+from oomguard.policies.rule import Finding
+from oomguard.policies.source import iter_documents
 
 TEXT = """apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -61,7 +61,7 @@ def test_syntax_errors_in_parsed_documents_still_found() -> None:
 def test_parse_all_reports_syntax_errors_in_skipped_kinds(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    from linter.cli import main
+    from oomguard.linter.cli import main
 
     f = tmp_path / "svc.yaml"
     f.write_text("kind: Service\napiVersion: v1\nbad: : x\n")

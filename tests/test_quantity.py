@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from policies.quantity import QuantityError, format_bytes, parse_quantity
+from oomguard.policies.quantity import QuantityError, format_bytes, parse_quantity
 
 
 @pytest.mark.parametrize("text,expected", [

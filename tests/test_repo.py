@@ -28,7 +28,7 @@ def test_policies_does_not_import_linter_or_webhook() -> None:
 
 
 def test_action_and_hook_definitions_parse() -> None:
-    from policies.source import iter_documents
+    from oomguard.policies.source import iter_documents
 
     action = next(iter_documents((ROOT / "action.yml").read_text())).data
     assert action["runs"]["using"] == "composite"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from policies.config import build_policy
-from policies.engine import Engine
-from policies.registry import catalog
-from policies.rule import Scope
+from oomguard.policies.config import build_policy
+from oomguard.policies.engine import Engine
+from oomguard.policies.registry import catalog
+from oomguard.policies.rule import Scope
 from tests.helpers import lint_text
 
 RULES = list(catalog())
@@ -23,7 +23,7 @@ def _findings_for(rule, example: str) -> set[str]:  # type: ignore[no-untyped-de
     if doc.example_input == "manifest":
         findings, _ = lint_text(example, policy)
         return {f.rule for f in findings}
-    from policies import node
+    from oomguard.policies import node
 
     outcome = node.subjects_from_text(example, "example", doc.example_input)
     assert outcome is not None, f"{rule.code}: example not read as {doc.example_input}"

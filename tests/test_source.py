@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from policies.source import Map, Seq, iter_documents
+from oomguard.policies.source import Map, Seq, iter_documents
 
 
 def test_positions_of_keys_and_items() -> None:
@@ -85,7 +85,7 @@ def test_self_referencing_and_undefined_aliases() -> None:
 
 
 def test_nesting_is_limited_in_flow_and_block_style() -> None:
-    from policies.source import MAX_DEPTH
+    from oomguard.policies.source import MAX_DEPTH
 
     ok = "a: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "\n"
     assert not next(iter_documents(ok)).problems

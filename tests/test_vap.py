@@ -15,15 +15,15 @@ import pytest
 
 pytest.importorskip("cel_expr_python", reason="cel-expr-python (the test extra) is not installed")
 
-from linter.cli import main  # noqa: E402
-from policies.config import Policy, build_policy  # noqa: E402
-from policies.engine import Engine  # noqa: E402
-from policies.model import template_path_for  # noqa: E402
-from policies.registry import catalog  # noqa: E402
-from policies.source import iter_documents  # noqa: E402
-from policies.vap import build, to_yaml, validation_actions  # noqa: E402
-from policies.vap.objects import object_name  # noqa: E402
-from policies.vap.rules import BUILDERS  # noqa: E402
+from oomguard.linter.cli import main  # noqa: E402
+from oomguard.policies.config import Policy, build_policy  # noqa: E402
+from oomguard.policies.engine import Engine  # noqa: E402
+from oomguard.policies.model import template_path_for  # noqa: E402
+from oomguard.policies.registry import catalog  # noqa: E402
+from oomguard.policies.source import iter_documents  # noqa: E402
+from oomguard.policies.vap import build, to_yaml, validation_actions  # noqa: E402
+from oomguard.policies.vap.objects import object_name  # noqa: E402
+from oomguard.policies.vap.rules import BUILDERS  # noqa: E402
 from tests import test_rules_oom113_131, test_rules_workload  # noqa: E402
 from tests.vap_support.admitted import python_codes, request_for  # noqa: E402
 from tests.vap_support.apiserver import ApiServer, Request  # noqa: E402
@@ -234,7 +234,7 @@ def test_warning_rules_warn_and_actions_follow_the_severity() -> None:
     assert response.allowed
     assert any("OOM104 memory-limit-request-ratio: container 'app' memory limit 1Gi is more than "
                "2.0x its request 128Mi" in w for w in response.warnings), response.warnings
-    from policies.rule import Severity
+    from oomguard.policies.rule import Severity
     assert validation_actions(Severity.ERROR, "deny") == ["Deny"]
     assert validation_actions(Severity.ERROR, "warn") == ["Warn"]
     assert validation_actions(Severity.ERROR, "audit") == ["Audit"]

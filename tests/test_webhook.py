@@ -293,7 +293,7 @@ def test_a_lingering_thread_gives_way_to_a_waiting_connection(tmp_path: Path) ->
     # one worker with one thread: after answering, the thread waits on its connection for the
     # next request (webhook/worker.py), and must give it up as soon as another connection
     # needs the thread, not after LINGER seconds
-    from webhook.worker import LINGER
+    from oomguard.webhook.worker import LINGER
 
     with running_server(tmp_path, None, workers=1, threads=1) as srv:
         first, second = srv.session(), srv.session()
@@ -628,11 +628,11 @@ def test_limit_ranges_and_nodes_from_the_api(tmp_path: Path) -> None:
 
 
 def test_internal_error_is_not_the_outage() -> None:
-    from policies.config import build_policy
-    from policies.engine import Engine
-    from webhook.app import create_app
-    from webhook.cluster import ClusterView
-    from webhook.runtime import Runtime
+    from oomguard.policies.config import build_policy
+    from oomguard.policies.engine import Engine
+    from oomguard.webhook.app import create_app
+    from oomguard.webhook.cluster import ClusterView
+    from oomguard.webhook.runtime import Runtime
 
     class Broken(Engine):
         def evaluate_object(self, *args: Any, **kwargs: Any) -> Any:
@@ -658,8 +658,8 @@ def test_internal_error_is_not_the_outage() -> None:
 
 def test_start_up_errors_exit_2_with_a_message(tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from oomguard.webhook.server import main
     from tests.webhook_support import make_ca
-    from webhook.server import main
 
     _, _, cert, key = make_ca(tmp_path)
     bad_policy = tmp_path / "policy.yaml"

@@ -13,8 +13,11 @@ from typing import Any
 
 import pytest
 
-from policies.config import build_policy
-from policies.engine import Engine
+from oomguard.policies.config import build_policy
+from oomguard.policies.engine import Engine
+from oomguard.webhook import cluster as cluster_module
+from oomguard.webhook.cluster import ClusterView
+from oomguard.webhook.review import judge, parse_review
 from tests.webhook_support import (
     FakeAPI,
     Watch,
@@ -26,9 +29,6 @@ from tests.webhook_support import (
     serving,
     wait_for,
 )
-from webhook import cluster as cluster_module
-from webhook.cluster import ClusterView
-from webhook.review import judge, parse_review
 
 GI = 1 << 30
 FALLBACK = {"node": {"memory": "8Gi", "allocatable": "7Gi"}}

@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 
-from policies.config import Policy, build_policy
-from policies.engine import ObjectResult
-from policies.rule import Finding, ObjectRef, Severity
-from policies.source import SourceProblem
-from tests.webhook_support import deployment, kubelet_config_map, pod, review
-from webhook.review import (
+from oomguard.policies.config import Policy, build_policy
+from oomguard.policies.engine import ObjectResult
+from oomguard.policies.rule import Finding, ObjectRef, Severity
+from oomguard.policies.source import SourceProblem
+from oomguard.webhook.review import (
     MAX_WARNING,
     ClusterFacts,
     ReviewError,
@@ -24,6 +23,7 @@ from webhook.review import (
     response,
     warning_text,
 )
+from tests.webhook_support import deployment, kubelet_config_map, pod, review
 
 FINDINGS = "test.oomguard.io/findings"  # [[code, severity, container, message], ...]
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from webhook import affinity, logs
+from oomguard.webhook import affinity, logs
 
 
 @pytest.mark.parametrize("slot, allowed, workers, mode, expected", [

@@ -2,6 +2,6 @@ from __future__ import annotations
 
 import sys
 
-from webhook.server import main
+from oomguard.webhook.server import main
 
 sys.exit(main())

@@ -16,9 +16,16 @@ import orjson
 from flask import Flask, Request, Response, request
 from werkzeug.exceptions import HTTPException
 
-from webhook import logs, metrics
-from webhook.review import Decision, ReviewError, judge, parse_review, response, warning_text
-from webhook.runtime import Runtime
+from oomguard.webhook import logs, metrics
+from oomguard.webhook.review import (
+    Decision,
+    ReviewError,
+    judge,
+    parse_review,
+    response,
+    warning_text,
+)
+from oomguard.webhook.runtime import Runtime
 
 _RULE = operator.attrgetter("rule")  # fetched in C
 MAX_BODY = 8 << 20  # 8 MiB; kube-apiserver's own request limit is 3 MiB per object

@@ -21,11 +21,11 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from policies.config import Policy
-from policies.limitrange import ContainerDefaults, container_defaults
-from policies.quantity import QuantityError, parse_quantity
-from webhook import logs
-from webhook.review import ClusterFacts
+from oomguard.policies.config import Policy
+from oomguard.policies.limitrange import ContainerDefaults, container_defaults
+from oomguard.policies.quantity import QuantityError, parse_quantity
+from oomguard.webhook import logs
+from oomguard.webhook.review import ClusterFacts
 
 WATCH_TIMEOUT = int(os.environ.get("OOMGUARD_WATCH_TIMEOUT", "300"))
 # how long /readyz waits for the first lists before answering ready with what it has

@@ -26,7 +26,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE  # noqa: N811
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
-from policies.rule import Finding, Severity
+from oomguard.policies.rule import Finding, Severity
 
 REVIEWS = Counter("oomguard_admission_reviews_total", "Admission reviews answered",
                   ["kind", "operation", "decision"])

@@ -14,8 +14,8 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
-from policies.config import Policy
-from policies.rule import Finding, Severity
+from oomguard.policies.config import Policy
+from oomguard.policies.rule import Finding, Severity
 
 API_VERSION = "admission.k8s.io/v1"
 MAX_WARNING = 256  # kube-apiserver truncates longer warnings

@@ -14,10 +14,10 @@ import os
 import threading
 from dataclasses import dataclass, field
 
-from policies.config import Policy, PolicyError, load_policy
-from policies.engine import Engine
-from webhook import logs, metrics
-from webhook.cluster import ClusterView
+from oomguard.policies.config import Policy, PolicyError, load_policy
+from oomguard.policies.engine import Engine
+from oomguard.webhook import logs, metrics
+from oomguard.webhook.cluster import ClusterView
 
 RELOAD_INTERVAL = float(os.environ.get("OOMGUARD_RELOAD_INTERVAL", "2"))
 Signature = tuple[str, int, int, int]

@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from webhook import logs
+from oomguard.webhook import logs
 
 EXIT_USAGE = 2
 
@@ -93,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="info",
                         choices=["debug", "info", "warning", "error", "critical"])
     # benchmarks serve another WSGI app under exactly these settings (bench/webhook_load.py)
-    parser.add_argument("--app", default="webhook.app:create_app", help=argparse.SUPPRESS)
+    parser.add_argument("--app", default="oomguard.webhook.app:create_app", help=argparse.SUPPRESS)
     return parser
 
 
@@ -129,7 +129,7 @@ def _metrics_dir() -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    from policies.config import PolicyError, load_policy
+    from oomguard.policies.config import PolicyError, load_policy
 
     try:
         # fail fast on a bad policy at start-up; workers fall back to it later if need be
@@ -145,13 +145,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["OOMGUARD_POLICY"] = os.path.abspath(args.policy)
     made_dir = _metrics_dir()
     # imported only now: prometheus_client reads PROMETHEUS_MULTIPROC_DIR at import
-    from webhook import runtime
+    from oomguard.webhook import runtime
 
     runtime.startup_policy = policy
     from gunicorn.app.base import BaseApplication
 
-    from webhook import affinity
-    from webhook import worker as worker_module
+    from oomguard.webhook import affinity
+    from oomguard.webhook import worker as worker_module
 
     cpus = affinity.allowed_cpus()  # the master's, which it keeps: workers inherit them
 
@@ -180,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logs.event(logging.INFO, "worker-ready", pid=os.getpid(), cpu=worker.cpu)
 
     def worker_exit(server: Any, worker: Any) -> None:  # in the worker, as it stops
-        from webhook import metrics
+        from oomguard.webhook import metrics
 
         metrics.flush()
         logs.flush()

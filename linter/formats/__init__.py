@@ -10,8 +10,8 @@ import importlib
 from dataclasses import dataclass
 from typing import Protocol
 
-from linter.runner import Report
-from policies.rule import Severity
+from oomguard.linter.runner import Report
+from oomguard.policies.rule import Severity
 
 FORMATS = ("text", "json", "sarif", "junit", "github")
 
@@ -29,5 +29,5 @@ class Formatter(Protocol):
 def formatter(name: str) -> Formatter:
     if name not in FORMATS:
         raise ValueError(f"unknown format {name!r}; choose from {', '.join(FORMATS)}")
-    module: Formatter = importlib.import_module(f"linter.formats.{name}_format")  # type: ignore[assignment]
+    module: Formatter = importlib.import_module(f"oomguard.linter.formats.{name}_format")  # type: ignore[assignment]
     return module

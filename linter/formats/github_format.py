@@ -8,10 +8,10 @@ which is the repository root in a workflow.
 
 from __future__ import annotations
 
-from linter.formats import RenderContext
-from linter.formats.sarif_format import relative_path
-from linter.runner import Report
-from policies.rule import Severity
+from oomguard.linter.formats import RenderContext
+from oomguard.linter.formats.sarif_format import relative_path
+from oomguard.linter.runner import Report
+from oomguard.policies.rule import Severity
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 

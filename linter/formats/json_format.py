@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from linter.formats import RenderContext
-from linter.runner import Report
-from policies.engine import severity_counts
+from oomguard.linter.formats import RenderContext
+from oomguard.linter.runner import Report
+from oomguard.policies.engine import severity_counts
 
 
 def as_dict(report: Report) -> dict[str, Any]:

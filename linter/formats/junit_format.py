@@ -5,9 +5,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
-from linter.formats import RenderContext
-from linter.runner import Report
-from policies.rule import Finding
+from oomguard.linter.formats import RenderContext
+from oomguard.linter.runner import Report
+from oomguard.policies.rule import Finding
 
 
 def _name(obj: dict[str, object] | None) -> str:

@@ -8,11 +8,11 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from linter.formats import RenderContext
-from linter.runner import Report
-from policies.docs import rule_markdown
-from policies.registry import catalog
-from policies.rule import Severity
+from oomguard.linter.formats import RenderContext
+from oomguard.linter.runner import Report
+from oomguard.policies.docs import rule_markdown
+from oomguard.policies.registry import catalog
+from oomguard.policies.rule import Severity
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/oomguard/oomguard"

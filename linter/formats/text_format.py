@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from linter.formats import RenderContext
-from linter.runner import Report
-from policies.engine import severity_counts
+from oomguard.linter.formats import RenderContext
+from oomguard.linter.runner import Report
+from oomguard.policies.engine import severity_counts
 
 
 def _where(file: str | None, line: int | None, column: int | None) -> str:

@@ -16,15 +16,15 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from policies.node.detect import INPUT_TYPES, detect_text_type, looks_like_node_text
-from policies.node.documents import NodeInputError, basename, kubelet_subject
-from policies.node.documents import subjects_from_document as _subjects_from_document
-from policies.node.flags import apply_flags, scan_flags
-from policies.node.kubelet import KubeletSettings
-from policies.node.subjects import KubeletSubject, SysctlSubject, comment_suppressions
-from policies.node.sysctl import parse_sysctl
-from policies.rule import ObjectRef, Subject
-from policies.source import SourceProblem, iter_documents
+from oomguard.policies.node.detect import INPUT_TYPES, detect_text_type, looks_like_node_text
+from oomguard.policies.node.documents import NodeInputError, basename, kubelet_subject
+from oomguard.policies.node.documents import subjects_from_document as _subjects_from_document
+from oomguard.policies.node.flags import apply_flags, scan_flags
+from oomguard.policies.node.kubelet import KubeletSettings
+from oomguard.policies.node.subjects import KubeletSubject, SysctlSubject, comment_suppressions
+from oomguard.policies.node.sysctl import parse_sysctl
+from oomguard.policies.rule import ObjectRef, Subject
+from oomguard.policies.source import SourceProblem, iter_documents
 
 __all__ = ["subjects_from_document", "subjects_from_text", "looks_like_node_text",
            "detect_text_type", "NodeInputError", "KubeletSubject", "SysctlSubject",

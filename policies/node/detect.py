@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from policies.node.flags import KUBELET_FLAG_FILE_HINT, MEMORY_FLAG_HINT
-from policies.node.sysctl import looks_like_sysctl
+from oomguard.policies.node.flags import KUBELET_FLAG_FILE_HINT, MEMORY_FLAG_HINT
+from oomguard.policies.node.sysctl import looks_like_sysctl
 
 INPUT_TYPES = ("kubelet-config", "kubelet-flags", "sysctl")
 _KUBELET_CONFIG = re.compile(

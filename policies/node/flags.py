@@ -29,10 +29,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.node.kubelet import FlagProblem, KubeletSettings
-from policies.quantity import QuantityError, parse_quantity
-from policies.rule import Path
-from policies.source import SourceProblem
+from oomguard.policies.node.kubelet import FlagProblem, KubeletSettings
+from oomguard.policies.quantity import QuantityError, parse_quantity
+from oomguard.policies.rule import Path
+from oomguard.policies.source import SourceProblem
 
 Position = tuple[int, int]
 

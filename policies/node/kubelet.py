@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from policies.node.thresholds import (
+from oomguard.policies.node.thresholds import (
     DEFAULT_EVICTION_HARD,
     MEMORY,
     Threshold,
     parse_threshold,
     value_text,
 )
-from policies.quantity import QuantityError, format_bytes, parse_quantity
+from oomguard.policies.quantity import QuantityError, format_bytes, parse_quantity
 
 __all__ = ["KubeletSettings", "FlagProblem", "Reserved", "settings_from_config", "MEMORY",
            "Threshold", "DEFAULT_EVICTION_HARD", "DEFAULT_ENFORCE_NODE_ALLOCATABLE",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from policies.quantity import format_bytes
+from oomguard.policies.quantity import format_bytes
 
 KUBELET_CONFIG_HEADER = """\
 apiVersion: kubelet.config.k8s.io/v1beta1

@@ -20,7 +20,7 @@ import struct
 from dataclasses import dataclass
 from decimal import Decimal
 
-from policies.quantity import QuantityError, parse_quantity
+from oomguard.policies.quantity import QuantityError, parse_quantity
 
 MEMORY = "memory.available"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from policies.node.kubelet import MEMORY, Threshold
-from policies.quantity import format_bytes
+from oomguard.policies.node.kubelet import MEMORY, Threshold
+from oomguard.policies.quantity import format_bytes
 
 KUBELET_CONFIG_HEADER = """\
 apiVersion: kubelet.config.k8s.io/v1beta1

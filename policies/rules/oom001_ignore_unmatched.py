@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
 
 CODE = "OOM001"
 NAME = "ignore-unmatched"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.model import PodModel
-from policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.model import PodModel
+from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
 
 CODE = "OOM102"
 NAME = "memory-request-missing"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.model import MEMORY_QUANTITY, PodModel
-from policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.model import MEMORY_QUANTITY, PodModel
+from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
 
 CODE = "OOM105"
 NAME = "memory-quantity-invalid"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.model import MEMORY_LIMIT, PodModel
-from policies.quantity import parse_quantity
-from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._common import human, where
+from oomguard.policies.model import MEMORY_LIMIT, PodModel
+from oomguard.policies.quantity import parse_quantity
+from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.rules._common import human, where
 
 CODE = "OOM107"
 NAME = "memory-limit-too-low"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.facts import pod_memory_request
-from policies.model import PodModel
-from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.rules._common import human
+from oomguard.policies.facts import pod_memory_request
+from oomguard.policies.model import PodModel
+from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.rules._common import human
 
 CODE = "OOM108"
 NAME = "memory-exceeds-node-allocatable"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.rule import Context, RuleDoc, Scope, Violation
-from policies.runmodel import HpaModel
+from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.runmodel import HpaModel
 
 CODE = "OOM140"
 NAME = "hpa-memory-without-request"

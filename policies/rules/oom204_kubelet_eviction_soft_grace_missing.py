@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.node.rulekit import KUBELET_CONFIG_HEADER
-from policies.node.subjects import KubeletSubject
-from policies.node.thresholds import parse_threshold
-from policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.node.rulekit import KUBELET_CONFIG_HEADER
+from oomguard.policies.node.subjects import KubeletSubject
+from oomguard.policies.node.thresholds import parse_threshold
+from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
 
 CODE = "OOM204"
 NAME = "kubelet-eviction-soft-grace-missing"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.node.rulekit import KUBELET_CONFIG_HEADER, human
-from policies.node.subjects import KubeletSubject
-from policies.node.thresholds import MEMORY
-from policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.node.rulekit import KUBELET_CONFIG_HEADER, human
+from oomguard.policies.node.subjects import KubeletSubject
+from oomguard.policies.node.thresholds import MEMORY
+from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
 
 CODE = "OOM205"
 NAME = "kubelet-eviction-soft-not-above-hard"

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from policies.node.rulekit import KUBELET_CONFIG_HEADER
-from policies.node.subjects import KubeletSubject
-from policies.node.thresholds import (
+from oomguard.policies.node.rulekit import KUBELET_CONFIG_HEADER
+from oomguard.policies.node.subjects import KubeletSubject
+from oomguard.policies.node.thresholds import (
     grace_period_error,
     minimum_reclaim_error,
     parse_threshold,
 )
-from policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
 
 CODE = "OOM206"
 NAME = "kubelet-eviction-threshold-invalid"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.node.kubelet import RESERVABLE
-from policies.node.rulekit import KUBELET_CONFIG_HEADER, human
-from policies.node.subjects import KubeletSubject
-from policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.node.kubelet import RESERVABLE
+from oomguard.policies.node.rulekit import KUBELET_CONFIG_HEADER, human
+from oomguard.policies.node.subjects import KubeletSubject
+from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
 
 CODE = "OOM207"
 NAME = "kubelet-reserved-memory-missing"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.node.rulekit import KUBELET_CONFIG_HEADER
-from policies.node.subjects import KubeletSubject
-from policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.node.rulekit import KUBELET_CONFIG_HEADER
+from oomguard.policies.node.subjects import KubeletSubject
+from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
 
 CODE = "OOM209"
 NAME = "kubelet-enforce-allocatable-invalid"

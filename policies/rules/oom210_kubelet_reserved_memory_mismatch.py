@@ -6,10 +6,10 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-from policies.node.rulekit import KUBELET_CONFIG_HEADER, human
-from policies.node.subjects import KubeletSubject
-from policies.quantity import QuantityError, parse_quantity, quantity_text
-from policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.node.rulekit import KUBELET_CONFIG_HEADER, human
+from oomguard.policies.node.subjects import KubeletSubject
+from oomguard.policies.quantity import QuantityError, parse_quantity, quantity_text
+from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
 
 CODE = "OOM210"
 NAME = "kubelet-reserved-memory-mismatch"

@@ -6,9 +6,9 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-from policies.node.rulekit import KUBELET_CONFIG_HEADER, human
-from policies.node.subjects import KubeletSubject
-from policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.node.rulekit import KUBELET_CONFIG_HEADER, human
+from oomguard.policies.node.subjects import KubeletSubject
+from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
 
 CODE = "OOM212"
 NAME = "kubelet-reserved-below-recommended"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.node.subjects import SysctlSubject
-from policies.node.sysctl import integer_value
-from policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.node.subjects import SysctlSubject
+from oomguard.policies.node.sysctl import integer_value
+from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
 
 CODE = "OOM221"
 NAME = "node-overcommit-memory"

@@ -7,8 +7,8 @@ others stay with the webhook; policies.vap.render writes the YAML stream.
 
 from __future__ import annotations
 
-from policies.vap.objects import ACTIONS, MIN_KUBERNETES, Bundle, build, validation_actions
-from policies.vap.render import explain_text, to_yaml
+from oomguard.policies.vap.objects import ACTIONS, MIN_KUBERNETES, Bundle, build, validation_actions
+from oomguard.policies.vap.render import explain_text, to_yaml
 
 __all__ = ["ACTIONS", "MIN_KUBERNETES", "Bundle", "build", "validation_actions",
            "explain_text", "to_yaml"]

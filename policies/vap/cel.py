@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from policies.model import BUILTIN_POD_KINDS
-from policies.rule import Path
+from oomguard.policies.model import BUILTIN_POD_KINDS
+from oomguard.policies.rule import Path
 
 # Python's str.strip() whitespace, as an RE2 class: the ignore annotation's tokens are
 # stripped with it (policies.model.PodModel.suppressions), and RE2's \s is ASCII only.

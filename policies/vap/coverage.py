@@ -3,7 +3,7 @@ the webhook (``oomguard vap --explain`` and the comment block of its output)."""
 
 from __future__ import annotations
 
-from policies.vap.rules import BUILDERS
+from oomguard.policies.vap.rules import BUILDERS
 
 # Why each rule that is not exported cannot be written exactly in the CEL of a policy.
 NOT_COVERED: dict[str, str] = {

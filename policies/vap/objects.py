@@ -15,11 +15,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.config import Policy
-from policies.model import BUILTIN_POD_KINDS, IGNORE_ANNOTATION
-from policies.rule import Rule, Severity
-from policies.vap import cel
-from policies.vap.rules import BUILDERS, View
+from oomguard.policies.config import Policy
+from oomguard.policies.model import BUILTIN_POD_KINDS, IGNORE_ANNOTATION
+from oomguard.policies.rule import Rule, Severity
+from oomguard.policies.vap import cel
+from oomguard.policies.vap.rules import BUILDERS, View
 
 API_VERSION = "admissionregistration.k8s.io/v1"
 # admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy is GA (and on by default) from
@@ -229,7 +229,7 @@ def build(policy: Policy, action: str = "deny",
           extra_excluded: Sequence[str] = ()) -> Bundle:
     """The policies and bindings of every enabled rule CEL can express; ``rule_actions``
     overrides ``action`` per rule code."""
-    from policies.vap.coverage import reason
+    from oomguard.policies.vap.coverage import reason
 
     bundle = Bundle()
     for setting in policy.enabled_rules():

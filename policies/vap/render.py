@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from policies import __version__
-from policies.registry import catalog
-from policies.vap.coverage import LIMIT_RANGE_NOTE, reason
-from policies.vap.objects import MIN_KUBERNETES, Bundle
+from oomguard import __version__
+from oomguard.policies.registry import catalog
+from oomguard.policies.vap.coverage import LIMIT_RANGE_NOTE, reason
+from oomguard.policies.vap.objects import MIN_KUBERNETES, Bundle
 
 _EXPRESSION_KEYS = frozenset({"expression", "messageExpression"})
 

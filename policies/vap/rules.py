@@ -14,8 +14,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from policies.quantity import quantity_text
-from policies.vap import cel
+from oomguard.policies.quantity import quantity_text
+from oomguard.policies.vap import cel
 
 Text = Callable[[str], str]  # CEL text as a function of a container variable's name
 

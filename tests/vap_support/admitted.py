@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policies.config import Policy
-from policies.engine import Engine
-from policies.model import template_path_for
-from policies.quantity import quantity_text
-from policies.vap.objects import KIND_RESOURCES, excluded_namespaces, guess_resource
+from oomguard.policies.config import Policy
+from oomguard.policies.engine import Engine
+from oomguard.policies.model import template_path_for
+from oomguard.policies.quantity import quantity_text
+from oomguard.policies.vap.objects import KIND_RESOURCES, excluded_namespaces, guess_resource
+from oomguard.webhook.review import _owned_by_controller
 from tests.vap_support.apiserver import Request
-from webhook.review import _owned_by_controller
 
 _RESOURCE_LISTS = ("requests", "limits")
 

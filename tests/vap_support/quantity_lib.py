@@ -21,7 +21,7 @@ from decimal import ROUND_UP, Decimal, localcontext
 from functools import lru_cache
 from typing import Any
 
-from policies.quantity import QuantityError, parse_quantity, split_quantity
+from oomguard.policies.quantity import QuantityError, parse_quantity, split_quantity
 
 TYPE_NAME = "kubernetes.Quantity"
 _NANO = Decimal("1e-9")

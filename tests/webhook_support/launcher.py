@@ -1,4 +1,4 @@
-"""Start the real webhook: ``python -m webhook`` (gunicorn, TLS with a CA made for the test)
+"""Start the real webhook: ``python -m oomguard.webhook`` (gunicorn, TLS with a CA made for the test)
 on a free 127.0.0.1 port, waited for until ready, always stopped."""
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def start_server(tmp: Path, policy_text: str | None, env: dict[str, str] | None 
                         **(env or {})})
     with log_file.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "webhook", "--cert-file", str(cert_file), "--key-file",
+            [sys.executable, "-m", "oomguard.webhook", "--cert-file", str(cert_file), "--key-file",
              str(key_file), "--port", str(port), "--bind", "127.0.0.1", "--workers",
              str(workers), "--threads", str(threads), *args, *extra_args],
             stdout=log, stderr=subprocess.STDOUT, env=process_env, cwd=tmp,

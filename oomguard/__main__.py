@@ -1,0 +1,10 @@
+"""``python -m oomguard``: the same as the ``oomguard`` command."""
+
+from __future__ import annotations
+
+import sys
+
+from oomguard.linter.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
