@@ -19,10 +19,10 @@ from oomguard.linter.inputs import DEFAULT_MAX_FILE_SIZE, InputError, InputFile,
 from oomguard.linter.prefilter import blank_irrelevant
 from oomguard.policies.config import Policy
 from oomguard.policies.engine import Engine, ObjectResult, Run, excluded_namespace
-from oomguard.policies.limitrange import ContainerDefaults, container_defaults
 from oomguard.policies.rule import Finding
-from oomguard.policies.runmodel import RunModel
 from oomguard.policies.source import iter_documents
+from oomguard.policies.workload.limitrange import ContainerDefaults, container_defaults
+from oomguard.policies.workload.runmodel import RunModel
 
 LIST_KINDS_SUFFIX = "List"
 

@@ -14,15 +14,6 @@ from typing import Any
 
 from oomguard.policies import node_hooks
 from oomguard.policies.config import Policy
-from oomguard.policies.facts import pod_facts, pod_memory_request, public_facts, qos_class
-from oomguard.policies.limitrange import ContainerDefaults, apply_limit_ranges, container_defaults
-from oomguard.policies.model import (
-    ModelError,
-    PodModel,
-    build_pod_model,
-    object_ref,
-    template_path_for,
-)
 from oomguard.policies.registry import catalog
 from oomguard.policies.rule import (
     Context,
@@ -35,12 +26,25 @@ from oomguard.policies.rule import (
     Suppression,
     format_path,
 )
-from oomguard.policies.runmodel import RunModel, hpa_model, workload_summary
 from oomguard.policies.source import SourceProblem
+from oomguard.policies.workload.facts import pod_facts, pod_memory_request, public_facts, qos_class
+from oomguard.policies.workload.limitrange import (
+    ContainerDefaults,
+    apply_limit_ranges,
+    container_defaults,
+)
+from oomguard.policies.workload.model import (
+    ModelError,
+    PodModel,
+    build_pod_model,
+    object_ref,
+    template_path_for,
+)
+from oomguard.policies.workload.runmodel import RunModel, hpa_model, workload_summary
 
 META_CODE = "OOM001"
 # a rule as the engine runs it: check, parameters, code, name, configured severity and the
-# model feature it requires (see policies.model.FEATURES)
+# model feature it requires (see policies.workload.model.FEATURES)
 _Check = tuple[Any, Mapping[str, Any], str, str, Severity, str | None]
 _new_finding = tuple.__new__  # Finding's own __new__ is a Python function: one per finding
 
@@ -254,7 +258,7 @@ class Engine:
         try:
             model = build_pod_model(obj, template, file, may_hold_oom_score_adj)
         except ModelError as exc:
-            from oomguard.policies.model import locate
+            from oomguard.policies.workload.model import locate
 
             pos = locate(obj, exc.path)
             problem = SourceProblem(f"{object_ref(obj)}: {exc}", *(pos or (None, None)))

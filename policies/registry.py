@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from oomguard.policies import rules as _rules_pkg
-from oomguard.policies.model import FEATURES
 from oomguard.policies.rule import Rule, Scope
+from oomguard.policies.workload.model import FEATURES
 
 
 class Catalog:

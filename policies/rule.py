@@ -181,7 +181,7 @@ class RuleModule(Protocol):
     PARAMS: Mapping[str, Any]  # JSON Schema of each parameter, keyed by parameter name
     DEFAULTS: Mapping[str, Any]
     DOC: RuleDoc
-    # Optional, workload rules only: a feature of policies.model.FEATURES that every
+    # Optional, workload rules only: a feature of policies.workload.model.FEATURES that every
     # violation of the rule implies; the engine skips the rule on models without it.
     REQUIRES: str | None
 

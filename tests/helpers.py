@@ -7,9 +7,9 @@ from typing import Any
 
 from oomguard.policies.config import build_policy
 from oomguard.policies.engine import Engine, ObjectResult, Run
-from oomguard.policies.limitrange import container_defaults
 from oomguard.policies.rule import Finding
 from oomguard.policies.source import iter_documents
+from oomguard.policies.workload.limitrange import container_defaults
 
 
 def lint_text(text: str, policy: Mapping[str, Any] | None = None, *, file: str = "test.yaml"

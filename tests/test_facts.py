@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from oomguard.policies.facts import oom_score_adj, pod_facts, pod_memory_request, qos_class
-from oomguard.policies.model import build_pod_model
 from oomguard.policies.source import iter_documents
+from oomguard.policies.workload.facts import oom_score_adj, pod_facts, pod_memory_request, qos_class
+from oomguard.policies.workload.model import build_pod_model
 
 GI = 1 << 30
 MI = 1 << 20

@@ -11,10 +11,10 @@ import pytest
 
 from oomguard.policies.config import build_policy
 from oomguard.policies.engine import Engine
-from oomguard.policies.model import FEATURES, MEMORY_LIMIT, PodModel
 from oomguard.policies.registry import catalog
 from oomguard.policies.rule import Finding
 from oomguard.policies.source import iter_documents
+from oomguard.policies.workload.model import FEATURES, MEMORY_LIMIT, PodModel
 
 # every workload rule on, and node sizes known, so that every rule can fire
 POLICY = {"rules": {"OOM109": {"enabled": True}, "OOM115": {"enabled": True}},

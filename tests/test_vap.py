@@ -18,12 +18,12 @@ pytest.importorskip("cel_expr_python", reason="cel-expr-python (the test extra) 
 from oomguard.linter.cli import main  # noqa: E402
 from oomguard.policies.config import Policy, build_policy  # noqa: E402
 from oomguard.policies.engine import Engine  # noqa: E402
-from oomguard.policies.model import template_path_for  # noqa: E402
 from oomguard.policies.registry import catalog  # noqa: E402
 from oomguard.policies.source import iter_documents  # noqa: E402
 from oomguard.policies.vap import build, to_yaml, validation_actions  # noqa: E402
 from oomguard.policies.vap.objects import object_name  # noqa: E402
 from oomguard.policies.vap.rules import BUILDERS  # noqa: E402
+from oomguard.policies.workload.model import template_path_for  # noqa: E402
 from tests import test_rules_oom113_131, test_rules_workload  # noqa: E402
 from tests.vap_support.admitted import python_codes, request_for  # noqa: E402
 from tests.vap_support.apiserver import ApiServer, Request  # noqa: E402

@@ -22,8 +22,8 @@ from decimal import Decimal
 from typing import Any
 
 from oomguard.policies.config import Policy
-from oomguard.policies.limitrange import ContainerDefaults, container_defaults
 from oomguard.policies.quantity import QuantityError, parse_quantity
+from oomguard.policies.workload.limitrange import ContainerDefaults, container_defaults
 from oomguard.webhook import logs
 from oomguard.webhook.review import ClusterFacts
 

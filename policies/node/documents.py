@@ -9,12 +9,12 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from oomguard.policies.model import locate as locate_in
 from oomguard.policies.node.flags import FlagOverlay, apply_flags, flags_from_kubeadm
 from oomguard.policies.node.kubelet import KubeletSettings, settings_from_config
 from oomguard.policies.node.subjects import KubeletSubject, Position, comment_suppressions
 from oomguard.policies.rule import ObjectRef, Suppression
 from oomguard.policies.source import iter_documents
+from oomguard.policies.workload.model import locate as locate_in
 
 KUBELET_API_GROUP = "kubelet.config.k8s.io/"
 KUBEADM_API_GROUP = "kubeadm.k8s.io/"

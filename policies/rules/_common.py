@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 
-from oomguard.policies.model import Quantity
 from oomguard.policies.quantity import format_bytes
+from oomguard.policies.workload.model import Quantity
 
 
 @lru_cache(maxsize=256)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from oomguard.policies.model import MEMORY_QUANTITY, PodModel
 from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.workload.model import MEMORY_QUANTITY, PodModel
 
 CODE = "OOM105"
 NAME = "memory-quantity-invalid"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from oomguard.policies.model import MEMORY_QUANTITY, PodModel
 from oomguard.policies.quantity import quantity_text, split_quantity
 from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.workload.model import MEMORY_QUANTITY, PodModel
 
 CODE = "OOM106"
 NAME = "memory-unit-suspicious"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from oomguard.policies.facts import pod_memory_request
-from oomguard.policies.model import PodModel
 from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
 from oomguard.policies.rules._common import human
+from oomguard.policies.workload.facts import pod_memory_request
+from oomguard.policies.workload.model import PodModel
 
 CODE = "OOM108"
 NAME = "memory-exceeds-node-allocatable"

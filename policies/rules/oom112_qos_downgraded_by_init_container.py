@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from oomguard.policies.facts import BURSTABLE, qos_class
-from oomguard.policies.model import INIT_CONTAINERS, Container, PodModel
 from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.workload.facts import BURSTABLE, qos_class
+from oomguard.policies.workload.model import INIT_CONTAINERS, Container, PodModel
 
 CODE = "OOM112"
 NAME = "qos-downgraded-by-init-container"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from oomguard.policies.model import OOM_SCORE_ADJ_KEY, PodModel
 from oomguard.policies.rule import Context, RuleDoc, Scope, Violation, format_path
+from oomguard.policies.workload.model import OOM_SCORE_ADJ_KEY, PodModel
 
 CODE = "OOM113"
 NAME = "oom-score-adj-field-ignored"

@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from oomguard.policies.model import PodModel
 from oomguard.policies.rule import Context, Path, RuleDoc, Scope, Violation
+from oomguard.policies.workload.model import PodModel
 
 CODE = "OOM114"
 NAME = "oom-score-adj-proc-write"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from oomguard.policies.facts import oom_score_adj, qos_class
-from oomguard.policies.model import PodModel
 from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.workload.facts import oom_score_adj, qos_class
+from oomguard.policies.workload.model import PodModel
 
 CODE = "OOM115"
 NAME = "oom-score-adj-high"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from oomguard.policies.model import MEMORY_EMPTYDIR, PodModel
 from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.workload.model import MEMORY_EMPTYDIR, PodModel
 
 CODE = "OOM120"
 NAME = "memory-emptydir-unbounded"

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
-from oomguard.policies.runmodel import HpaModel
+from oomguard.policies.workload.runmodel import HpaModel
 
 CODE = "OOM140"
 NAME = "hpa-memory-without-request"

@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from oomguard.policies.model import BUILTIN_POD_KINDS
 from oomguard.policies.rule import Path
+from oomguard.policies.workload.model import BUILTIN_POD_KINDS
 
 # Python's str.strip() whitespace, as an RE2 class: the ignore annotation's tokens are
-# stripped with it (policies.model.PodModel.suppressions), and RE2's \s is ASCII only.
+# stripped with it (policies.workload.model.PodModel.suppressions), and RE2's \s is ASCII only.
 _WS_CHARS = [c for c in map(chr, range(0x3001)) if c.isspace()]
 
 
@@ -74,7 +74,8 @@ def optional(root: str, *path: str) -> str:
 def template(root: str, extra_kinds: Sequence[Mapping[str, Any]] = ()) -> str:
     """The pod template (or the Pod itself) of ``root``, by kind; ``{}`` for other kinds.
 
-    Mapped kinds (the policy's ``kinds``) come first, as in policies.model.template_path_for.
+    Mapped kinds (the policy's ``kinds``) come first, as in
+    policies.workload.model.template_path_for.
     """
     branches: list[tuple[str, str]] = []
     for mapping in extra_kinds:
@@ -113,7 +114,7 @@ def quantity(opt: str) -> str:
 
 
 def positive(opt: str) -> str:
-    """The value is a quantity above zero (policies.facts: ``value > 0``)."""
+    """The value is a quantity above zero (policies.workload.facts: ``value > 0``)."""
     return f"({valid(opt)} && {quantity(opt)}.sign() > 0)"
 
 
@@ -157,7 +158,7 @@ def name(c: str) -> str:
 
 def init_label(c: str) -> str:
     """How messages name an init container: "sidecar 'x'" (restartPolicy Always) or
-    "init container 'x'", as policies.model does."""
+    "init container 'x'", as policies.workload.model does."""
     return (f"({c}.?restartPolicy.orValue('') == 'Always' ? 'sidecar' : 'init container') + "
             f"\" '\" + {name(c)} + \"'\"")
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from oomguard.policies.config import Policy
-from oomguard.policies.model import BUILTIN_POD_KINDS, IGNORE_ANNOTATION
 from oomguard.policies.rule import Rule, Severity
 from oomguard.policies.vap import cel
 from oomguard.policies.vap.rules import BUILDERS, View
+from oomguard.policies.workload.model import BUILTIN_POD_KINDS, IGNORE_ANNOTATION
 
 API_VERSION = "admissionregistration.k8s.io/v1"
 # admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy is GA (and on by default) from

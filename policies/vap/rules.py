@@ -86,7 +86,7 @@ def q_text(opt: str) -> str:
     return f"string({cel.text(opt)})"
 
 
-# -- QoS (policies.facts.qos_class) ----------------------------------------------------------
+# -- QoS (policies.workload.facts.qos_class) ------------------------------------------------
 
 def pod_request(v: View, res: str) -> str:
     """The pod-level request after defaulting from the pod-level limit (SetDefaults_PodSpec)."""

@@ -13,9 +13,9 @@ from typing import Any
 
 from oomguard.policies.config import Policy
 from oomguard.policies.engine import Engine
-from oomguard.policies.model import template_path_for
 from oomguard.policies.quantity import quantity_text
 from oomguard.policies.vap.objects import KIND_RESOURCES, excluded_namespaces, guess_resource
+from oomguard.policies.workload.model import template_path_for
 from oomguard.webhook.review import _owned_by_controller
 from tests.vap_support.apiserver import Request
 

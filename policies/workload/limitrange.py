@@ -13,8 +13,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from oomguard.policies.model import QOS_RESOURCES, PodModel, Quantity, _quantity, as_mapping
 from oomguard.policies.rule import Path
+from oomguard.policies.workload.model import (
+    QOS_RESOURCES,
+    PodModel,
+    Quantity,
+    _quantity,
+    as_mapping,
+)
 
 
 @dataclass(frozen=True)

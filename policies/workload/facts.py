@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from oomguard.policies.model import QOS_RESOURCES, Container, PodModel
+from oomguard.policies.workload.model import QOS_RESOURCES, Container, PodModel
 
 GUARANTEED = "Guaranteed"
 BURSTABLE = "Burstable"

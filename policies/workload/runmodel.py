@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from oomguard.policies.model import PodModel, get_path, locate, object_ref
 from oomguard.policies.rule import ObjectRef, Path, Scope, Suppression
+from oomguard.policies.workload.model import PodModel, get_path, locate, object_ref
 
 WorkloadKey = tuple[str | None, str | None, str | None]  # namespace, kind, name
 

@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from oomguard.policies.model import Container
 from oomguard.policies.rule import Path
+from oomguard.policies.workload.model import Container
 
 JAVA_ENV_ORDER = ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "JAVA_OPTS", "_JAVA_OPTIONS")
 _JVM_HEAP = re.compile(r"^-(?:Xmx|XX:MaxHeapSize=)(\d+)([kKmMgGtT]?)$")

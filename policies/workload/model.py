@@ -147,7 +147,7 @@ class Container:
     # plain attributes, kept in step by sync_memory() wherever those dicts change
     memory_request: Quantity | None = None
     memory_limit: Quantity | None = None
-    # computed once per evaluation by policies.runtime_heap (OOM130 and OOM131 share it)
+    # computed once per evaluation by policies.workload.runtime_heap (OOM130 and OOM131 share it)
     heap_cache: list[Any] | None = field(default=None, repr=False, compare=False)
     _command: list[str] | None = field(default=None, init=False, repr=False, compare=False)
     _args: list[str] | None = field(default=None, init=False, repr=False, compare=False)
@@ -240,7 +240,7 @@ class PodModel:
     problems: list[tuple[str, Path]] = field(default_factory=list)
     scope: Scope = Scope.WORKLOAD
     facts_cache: dict[str, Any] | None = None
-    qos_cache: str | None = None  # computed once per evaluation by policies.facts
+    qos_cache: str | None = None  # computed once per evaluation by policies.workload.facts
     quantities_cache: list[tuple[Quantity, Container | None]] | None = None
     features_cache: frozenset[str] | None = None
     # the containers by group, made once here: every rule walks one of them
@@ -339,7 +339,7 @@ class PodModel:
         return found
 
     def facts(self) -> dict[str, Any]:
-        from oomguard.policies.facts import pod_facts
+        from oomguard.policies.workload.facts import pod_facts
 
         return pod_facts(self, None)
 
