@@ -108,7 +108,7 @@ def main() -> int:
 
     for package in ("policies", "linter"):
         compileall.compile_dir(str(ROOT / package), quiet=1)
-    oomguard = [sys.executable, "-m", "oomguard.linter", "lint"]
+    oomguard = [sys.executable, "-m", "oomguard", "lint"]
     floor = [sys.executable, "-c", FLOOR_SCRIPT]
     cores = os.cpu_count() or 1
     rows: list[tuple[str, float, float]] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from oomguard.linter.cli import main
+from oomguard.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

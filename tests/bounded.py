@@ -34,7 +34,7 @@ def run_bounded(argv: Sequence[str], *, stdin: bytes | None = None, cwd: Path | 
     def limit() -> None:  # in the child, before it starts Python
         resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
 
-    done = subprocess.run([sys.executable, "-m", "oomguard.linter", *argv], input=stdin,
+    done = subprocess.run([sys.executable, "-m", "oomguard", *argv], input=stdin,
                           capture_output=True, timeout=timeout, cwd=cwd, preexec_fn=limit,
                           check=False)
     return Outcome(done.returncode, done.stdout.decode("utf-8", "replace"),

@@ -383,7 +383,7 @@ def test_service_monitor_and_network_policy(chart: Any) -> None:
 @pytest.mark.parametrize("profile", ["default", "strict"])
 def test_the_chart_obeys_its_own_rules(chart: Any, tmp_path: Path, profile: str,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    cli = pytest.importorskip("oomguard.linter.cli", reason="the oomguard lint CLI is not there yet")
+    cli = pytest.importorskip("oomguard.cli", reason="the oomguard lint CLI is not there yet")
     manifests = {**render_manifests(chart, ALL_OPTIONAL),
                  **{f"cert-manager/{name}": text for name, text in render_manifests(
                      chart, {"tls": {"mode": "certManager"}, **ALL_OPTIONAL}).items()}}

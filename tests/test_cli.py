@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from oomguard.linter.cli import main
+from oomguard.cli import main
 
 BAD_POD = """apiVersion: v1
 kind: Pod

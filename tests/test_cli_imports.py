@@ -8,7 +8,7 @@ from pathlib import Path
 
 CHECK = """
 import sys
-from oomguard.linter.cli import main
+from oomguard.cli import main
 code = main(["lint", sys.argv[1]])
 heavy = sorted(m for m in ("flask", "gunicorn", "kubernetes", "jsonschema") if m in sys.modules)
 print("HEAVY", ",".join(heavy))

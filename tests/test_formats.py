@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from oomguard.linter.cli import main
+from oomguard.cli import main
 from oomguard.linter.formats import RenderContext, formatter
 from oomguard.linter.inputs import InputError
 from oomguard.linter.runner import Report

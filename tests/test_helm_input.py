@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from oomguard.linter.cli import main
+from oomguard.cli import main
 from oomguard.linter.helm import render_charts, split_template_output
 
 try:  # the CI installs it through the `test` extra; the library loads at import

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import oomguard.linter.runner
-from oomguard.linter.cli import main
+from oomguard.cli import main
 
 DEPLOY = """apiVersion: apps/v1
 kind: Deployment

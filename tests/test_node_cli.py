@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from oomguard.linter.cli import main
+from oomguard.cli import main
 
 KUBEADM = """\
 apiVersion: kubeadm.k8s.io/v1beta4

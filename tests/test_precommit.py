@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from oomguard.linter.precommit_helm import chart_of
-from oomguard.linter.precommit_helm import main as helm_hook
 from oomguard.policies.source import iter_documents
+from oomguard.precommit_helm import chart_of
+from oomguard.precommit_helm import main as helm_hook
 
 ROOT = Path(__file__).resolve().parents[1]
 WEBAPP = ROOT / "tests" / "fixtures" / "charts" / "webapp"
@@ -204,7 +204,7 @@ def test_helm_hook_entry(charts_tree: Path, capsys: pytest.CaptureFixture[str],
                          monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("helm_python", reason="the helm extra is not installed")
     calls: list[list[str]] = []
-    import oomguard.linter.precommit_helm as hook
+    import oomguard.precommit_helm as hook
 
     real = hook.cli_main
 
@@ -240,7 +240,7 @@ def run_lint_step(tmp_path: Path, **inputs: str) -> tuple[subprocess.CompletedPr
     if shutil.which("bash") is None:
         pytest.skip("bash is not installed")
     wrapper = tmp_path / "oomguard"
-    wrapper.write_text(f"#!/bin/sh\nexec {sys.executable} -m oomguard.linter \"$@\"\n")
+    wrapper.write_text(f"#!/bin/sh\nexec {sys.executable} -m oomguard \"$@\"\n")
     wrapper.chmod(0o755)
     output = tmp_path / "github_output"
     output.unlink(missing_ok=True)

@@ -61,7 +61,7 @@ def test_syntax_errors_in_parsed_documents_still_found() -> None:
 def test_parse_all_reports_syntax_errors_in_skipped_kinds(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    from oomguard.linter.cli import main
+    from oomguard.cli import main
 
     f = tmp_path / "svc.yaml"
     f.write_text("kind: Service\napiVersion: v1\nbad: : x\n")

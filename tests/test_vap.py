@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("cel_expr_python", reason="cel-expr-python (the test extra) is not installed")
 
-from oomguard.linter.cli import main  # noqa: E402
+from oomguard.cli import main  # noqa: E402
 from oomguard.policies.config import Policy, build_policy  # noqa: E402
 from oomguard.policies.engine import Engine  # noqa: E402
 from oomguard.policies.registry import catalog  # noqa: E402

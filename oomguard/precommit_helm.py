@@ -13,8 +13,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from oomguard.linter.cli import EXIT_ERROR, _parser
-from oomguard.linter.cli import main as cli_main
+from oomguard.cli import EXIT_ERROR, _parser
+from oomguard.cli import main as cli_main
 
 
 def _is_chart(directory: str) -> bool:

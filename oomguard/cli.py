@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from oomguard import __version__
-from oomguard.linter import vap_cmd
+from oomguard.commands import vap as vap_cmd
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1

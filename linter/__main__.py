@@ -1,7 +1,0 @@
-from __future__ import annotations
-
-import sys
-
-from oomguard.linter.cli import main
-
-sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``oomguard`` subcommand; ``oomguard.cli.COMMANDS`` lists them."""
