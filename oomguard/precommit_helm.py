@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from oomguard.cli import EXIT_ERROR, _parser
+from oomguard.cli import EXIT_ERROR, build_parser
 from oomguard.cli import main as cli_main
 
 
@@ -41,7 +41,7 @@ def chart_of(path: str) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    parser = _parser()
+    parser = build_parser()
     try:  # the lint parser tells option values (`-f values.yaml`) from the changed files
         parsed = parser.parse_args(["lint", *args])
     except SystemExit as exc:

@@ -9,13 +9,14 @@ import argparse
 import sys
 from typing import Any
 
-EXIT_OK = 0
-EXIT_ERROR = 2
+from oomguard.commands import EXIT_ERROR, EXIT_OK
+
+NAME = "vap"
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "vap", help="write the rules as ValidatingAdmissionPolicies (Kubernetes >= 1.30)",
+        NAME, help="write the rules as ValidatingAdmissionPolicies (Kubernetes >= 1.30)",
         description="Write admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy and "
                     "ValidatingAdmissionPolicyBinding objects for every rule of the policy "
                     "that CEL can express exactly; the others are listed in the output's "
