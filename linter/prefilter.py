@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from oomguard.policies.kinds import may_name_kubelet_config_map
 from oomguard.policies.source import DOCUMENT_START, iter_documents
 
 # Kinds oomguard never judges (no pod template, not a LimitRange, HPA or node config).
@@ -69,8 +70,7 @@ def _skippable(chunk: str, keep: frozenset[str]) -> bool:
     if kind in keep:
         return False
     if kind == _CONFIG_MAP:
-        # a backslash escape could spell the name `kubelet-config`
-        if "kubelet" in chunk or "\\" in chunk:
+        if may_name_kubelet_config_map(chunk):
             return False
     elif kind not in SKIP_KINDS or (kind != _CRD and "containers" in chunk):
         return False

@@ -19,6 +19,7 @@ from oomguard.linter.inputs import DEFAULT_MAX_FILE_SIZE, InputError, InputFile,
 from oomguard.linter.prefilter import blank_irrelevant
 from oomguard.policies.config import Policy
 from oomguard.policies.engine import Engine, ObjectResult, Run, excluded_namespace
+from oomguard.policies.kinds import HORIZONTAL_POD_AUTOSCALER
 from oomguard.policies.rule import Finding
 from oomguard.policies.source import iter_documents
 from oomguard.policies.workload.limitrange import ContainerDefaults, container_defaults
@@ -181,7 +182,7 @@ class FileLinter:
             return
         if result is None:
             if not self.engine.judges(data) and _looks_pod_bearing(data) \
-                    and kind != "HorizontalPodAutoscaler":
+                    and kind != HORIZONTAL_POD_AUTOSCALER:
                 pos = getattr(data, "pos", (line, 1))
                 report.notices.append(InputError(
                     name, f"{data.get('apiVersion')}/{kind} has a pod template but is not a "

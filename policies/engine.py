@@ -14,6 +14,7 @@ from typing import Any
 
 from oomguard.policies import node_hooks
 from oomguard.policies.config import Policy
+from oomguard.policies.kinds import HORIZONTAL_POD_AUTOSCALER, object_template_path
 from oomguard.policies.registry import catalog
 from oomguard.policies.rule import (
     Context,
@@ -38,7 +39,6 @@ from oomguard.policies.workload.model import (
     PodModel,
     build_pod_model,
     object_ref,
-    template_path_for,
 )
 from oomguard.policies.workload.runmodel import RunModel, hpa_model, workload_summary
 
@@ -212,7 +212,7 @@ class Engine:
 
     # -- one object -----------------------------------------------------------------------
     def judges(self, obj: Mapping[str, Any]) -> bool:
-        return template_path_for(obj, self.policy.kinds)[0]
+        return object_template_path(obj, self.policy.kinds)[0]
 
     def evaluate_object(self, obj: Any, *, file: str | None = None, text: str | None = None,
                         limit_ranges: Iterable[Any] = (), node_memory: Decimal | None = None,
@@ -252,7 +252,7 @@ class Engine:
                   ) -> PodModel | ObjectResult | None:
         """The defaulted model of a pod-bearing object, an ObjectResult holding the reason it
         cannot be modelled, or None for kinds without pods."""
-        bearing, template = template_path_for(obj, self.policy.kinds)
+        bearing, template = object_template_path(obj, self.policy.kinds)
         if not bearing:
             return None
         try:
@@ -321,7 +321,7 @@ class Run:
         node_result = engine.evaluate_node_document(obj, file, text, context)
         if node_result is not None:
             return node_result
-        if obj.get("kind") == "HorizontalPodAutoscaler":
+        if obj.get("kind") == HORIZONTAL_POD_AUTOSCALER:
             hpa = hpa_model(obj, file)
             if hpa is not None:
                 self.model.hpas.append(hpa)

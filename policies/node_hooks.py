@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from oomguard.policies.kinds import NODE_CONFIG_KINDS
 from oomguard.policies.source import SourceProblem
-
-_NODE_KINDS = frozenset({"KubeletConfiguration", "InitConfiguration", "JoinConfiguration",
-                         "ClusterConfiguration", "ConfigMap"})
 
 
 def subjects_from_document(obj: Any, file: str | None, text: str | None
@@ -15,7 +13,7 @@ def subjects_from_document(obj: Any, file: str | None, text: str | None
     """Node subjects of a YAML/JSON document; None when it is no node configuration; a
     SourceProblem when it is one that cannot be read (a ConfigMap whose `kubelet` key is
     not YAML)."""
-    if not hasattr(obj, "get") or obj.get("kind") not in _NODE_KINDS:
+    if not hasattr(obj, "get") or obj.get("kind") not in NODE_CONFIG_KINDS:
         return None
     from oomguard.policies import node
 

@@ -8,10 +8,11 @@ not used. Values are exact :class:`~decimal.Decimal` numbers of base units (byte
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import ROUND_CEILING, Decimal, InvalidOperation, localcontext
 from functools import lru_cache
 
-__all__ = ["QuantityError", "parse_quantity", "split_quantity", "format_bytes", "quantity_text"]
+__all__ = ["QuantityError", "parse_quantity", "split_quantity", "format_bytes", "human",
+           "quantity_text"]
 
 # suffix.go: decimal SI (10^3n), binary SI (2^10n).
 _DECIMAL_SI = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
@@ -130,3 +131,14 @@ def format_bytes(value: Decimal | int) -> str:
     if abs(amount) >= 1 << 20:
         return f"{float(amount) / (1 << 20):.1f}Mi"
     return f"{amount.normalize():f}"
+
+
+def human(value: Decimal | int | None) -> str:
+    """How messages show a byte count: whole bytes, rounded up as ``Quantity.Value()`` does
+    (k8s.io/apimachinery/pkg/api/resource/quantity.go), in :func:`format_bytes` text; ``?``
+    when unknown. The one formatter of every rule's message."""
+    if value is None:
+        return "?"
+    amount = Decimal(value)
+    whole = amount.to_integral_value(rounding=ROUND_CEILING)
+    return format_bytes(whole)

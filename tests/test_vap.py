@@ -18,12 +18,12 @@ pytest.importorskip("cel_expr_python", reason="cel-expr-python (the test extra) 
 from oomguard.cli import main  # noqa: E402
 from oomguard.policies.config import Policy, build_policy  # noqa: E402
 from oomguard.policies.engine import Engine  # noqa: E402
+from oomguard.policies.kinds import object_template_path  # noqa: E402
 from oomguard.policies.registry import catalog  # noqa: E402
 from oomguard.policies.source import iter_documents  # noqa: E402
 from oomguard.policies.vap import build, to_yaml, validation_actions  # noqa: E402
 from oomguard.policies.vap.objects import object_name  # noqa: E402
 from oomguard.policies.vap.rules import BUILDERS  # noqa: E402
-from oomguard.policies.workload.model import template_path_for  # noqa: E402
 from tests import test_rules_oom113_131, test_rules_workload  # noqa: E402
 from tests.vap_support.admitted import python_codes, request_for  # noqa: E402
 from tests.vap_support.apiserver import ApiServer, Request  # noqa: E402
@@ -72,7 +72,7 @@ def pod_bearing(text: str, kinds: Any = ()) -> Iterator[dict[str, Any]]:
         items = data.get("items") if isinstance(data, dict) and \
             str(data.get("kind", "")).endswith("List") else [data]
         for item in items if isinstance(items, list) else []:
-            if isinstance(item, dict) and template_path_for(item, kinds)[0]:
+            if isinstance(item, dict) and object_template_path(item, kinds)[0]:
                 yield item
 
 

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
 from oomguard.policies.config import Policy
+from oomguard.policies.kinds import is_kubelet_config_map, pod_template_path
 from oomguard.policies.rule import Finding, Severity
 
 API_VERSION = "admission.k8s.io/v1"
@@ -23,13 +24,6 @@ OPERATIONS = frozenset({"CREATE", "UPDATE", "DELETE", "CONNECT"})
 # A Pod created by one of these controllers was judged through its controller already.
 OWNER_KINDS = frozenset({"ReplicaSet", "StatefulSet", "DaemonSet", "Job",
                          "ReplicationController"})
-# Built-in pod-bearing kinds by API group: a custom resource that happens to be called
-# "Deployment" in another group is not one of them.
-POD_KINDS: Mapping[str, str] = {
-    "Pod": "", "PodTemplate": "", "ReplicationController": "", "ReplicaSet": "apps",
-    "Deployment": "apps", "StatefulSet": "apps", "DaemonSet": "apps", "Job": "batch",
-    "CronJob": "batch",
-}
 # The only subresource judged: an in-place resize changes a running Pod's resources.
 RESIZE = "resize"
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]+")
@@ -160,21 +154,27 @@ def _downgrade(finding: Finding, why: str) -> Finding:
                    finding.container, finding.path)
 
 
+def request_api_version(kind_info: Mapping[str, Any]) -> str:
+    """The apiVersion of a request's ``kind`` (group, version, kind)."""
+    group, version = kind_info.get("group") or "", kind_info.get("version") or ""
+    return f"{group}/{version}" if group else version
+
+
 def is_kubelet_config(request: Mapping[str, Any]) -> bool:
-    kind = request.get("kind") or {}
-    return kind.get("kind") == "ConfigMap" and kind.get("group", "") == "" and \
-        request.get("namespace") == "kube-system" and request.get("name") == "kubelet-config"
+    """Whether the request is for the kubelet's ConfigMap (kube-system/kubelet-config)."""
+    kind_info: Mapping[str, Any] = request.get("kind") or {}
+    name = request.get("name")
+    if not name:  # a CREATE may name the object only in it
+        meta = (request.get("object") or {}).get("metadata")
+        name = meta.get("name") if isinstance(meta, dict) else None
+    return is_kubelet_config_map(request_api_version(kind_info), kind_info.get("kind"),
+                                 request.get("namespace") or None, name)
 
 
 def judges_kind(kind_info: Mapping[str, Any], policy: Policy) -> bool:
     """Whether the request's kind is one oomguard judges (built-in or mapped by policy)."""
-    kind, group = kind_info.get("kind"), kind_info.get("group") or ""
-    if POD_KINDS.get(str(kind)) == group:
-        return True
-    version = kind_info.get("version") or ""
-    api_version = f"{group}/{version}" if group else version
-    return any(m.get("kind") == kind and m.get("apiVersion") in (None, api_version)
-               for m in policy.kinds)
+    return pod_template_path(request_api_version(kind_info), kind_info.get("kind"),
+                             policy.kinds)[0]
 
 
 def is_exempt(namespace: str | None, policy: Policy, own_namespace: str | None) -> bool:

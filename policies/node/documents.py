@@ -9,6 +9,13 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from oomguard.policies.ignores import IGNORE_ANNOTATION, annotation_suppressions
+from oomguard.policies.kinds import (
+    KUBEADM_API_PREFIX,
+    KUBEADM_KINDS,
+    KUBELET_CONFIG_API_PREFIX,
+    is_kubelet_config_map,
+)
 from oomguard.policies.node.flags import FlagOverlay, apply_flags, flags_from_kubeadm
 from oomguard.policies.node.kubelet import KubeletSettings, settings_from_config
 from oomguard.policies.node.subjects import KubeletSubject, Position, comment_suppressions
@@ -16,11 +23,6 @@ from oomguard.policies.rule import ObjectRef, Suppression
 from oomguard.policies.source import iter_documents
 from oomguard.policies.workload.model import locate as locate_in
 
-KUBELET_API_GROUP = "kubelet.config.k8s.io/"
-KUBEADM_API_GROUP = "kubeadm.k8s.io/"
-KUBEADM_KINDS = frozenset({"InitConfiguration", "JoinConfiguration", "ClusterConfiguration"})
-# kubeadm names the ConfigMap kubelet-config (v1.24+) or kubelet-config-1.N (older).
-_CONFIG_MAP_NAME = re.compile(r"kubelet-config(?:-\d+\.\d+)?\Z")
 _DOC_SEPARATOR = re.compile(r"^---(?:[ \t].*)?$")
 _KUBELET_CONFIG_KIND = re.compile(r"^kind:[ \t]*[\"']?KubeletConfiguration\b", re.MULTILINE)
 _BLOCK_HEADER = re.compile(r"\s*([|>])([1-9]?)[-+]?([1-9]?)\s*(?:#.*)?$")
@@ -71,12 +73,8 @@ def _annotation_suppressions(obj: Mapping[str, Any]) -> list[Suppression]:
     annotations = meta.get("annotations") if isinstance(meta, dict) else None
     if not isinstance(annotations, dict):
         return []
-    where = locate_in(obj, ("metadata", "annotations", "oomguard.io/ignore")) or (None, None)
-    reason = annotations.get("oomguard.io/ignore-reason")
-    return [Suppression(token.strip(), None if reason is None else str(reason),
-                        ("metadata", "annotations", "oomguard.io/ignore"), *where)
-            for token in str(annotations.get("oomguard.io/ignore") or "").split(",")
-            if token.strip()]
+    where = locate_in(obj, ("metadata", "annotations", IGNORE_ANNOTATION)) or (None, None)
+    return annotation_suppressions(annotations, position=where)
 
 
 def _kubeadm_extra_args(text: str | None) -> tuple[str, Any, bool] | None:
@@ -91,7 +89,7 @@ def _kubeadm_extra_args(text: str | None) -> tuple[str, Any, bool] | None:
         if not isinstance(data, dict) or data.get("kind") not in ("InitConfiguration",
                                                                    "JoinConfiguration"):
             continue
-        if not str(data.get("apiVersion") or "").startswith(KUBEADM_API_GROUP):
+        if not str(data.get("apiVersion") or "").startswith(KUBEADM_API_PREFIX):
             continue
         registration = data.get("nodeRegistration")
         args = registration.get("kubeletExtraArgs") if isinstance(registration, dict) else None
@@ -149,11 +147,10 @@ def _kubeadm_subjects(doc: Mapping[str, Any], file: str | None, text: str | None
             "the cluster's kubelet-config ConfigMap"))]
 
 
-def is_kubelet_config_map(obj: Mapping[str, Any]) -> bool:
+def is_kubelet_config_map_object(obj: Mapping[str, Any]) -> bool:
     meta = obj.get("metadata")
-    return (obj.get("kind") == "ConfigMap" and isinstance(meta, dict)
-            and isinstance(meta.get("name"), str) and bool(_CONFIG_MAP_NAME.match(meta["name"]))
-            and meta.get("namespace") in ("kube-system", None))
+    return isinstance(meta, dict) and is_kubelet_config_map(
+        obj.get("apiVersion"), obj.get("kind"), meta.get("namespace"), meta.get("name"))
 
 
 def _block_shift(text: str | None, key_pos: Position | None
@@ -247,10 +244,10 @@ def subjects_from_document(data: Any, file: str | None, text: str | None = None
             else type(kind).__name__
         raise NodeInputError(f"kind must be a string, not {what}", line, column)
     api_version = str(data.get("apiVersion") or "")
-    if kind == "KubeletConfiguration" and api_version.startswith(KUBELET_API_GROUP):
+    if kind == "KubeletConfiguration" and api_version.startswith(KUBELET_CONFIG_API_PREFIX):
         return [kubelet_subject(data, file, text)]
-    if kind in KUBEADM_KINDS and api_version.startswith(KUBEADM_API_GROUP):
+    if kind in KUBEADM_KINDS and api_version.startswith(KUBEADM_API_PREFIX):
         return [] if kind == "ClusterConfiguration" else _kubeadm_subjects(data, file, text)
-    if is_kubelet_config_map(data):
+    if is_kubelet_config_map_object(data):
         return config_map_subjects(data, file, text)
     return None

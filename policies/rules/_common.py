@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 
-from oomguard.policies.quantity import format_bytes
 from oomguard.policies.workload.model import Quantity
 
 
@@ -13,10 +12,6 @@ from oomguard.policies.workload.model import Quantity
 def decimal_param(value: float | int | str) -> Decimal:
     """A numeric rule parameter as an exact Decimal (read on every check, parsed once)."""
     return Decimal(str(value))
-
-
-def human(value: Decimal | int | None) -> str:
-    return "?" if value is None else format_bytes(value)
 
 
 def where(quantity: Quantity) -> str:

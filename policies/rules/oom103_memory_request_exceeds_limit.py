@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from oomguard.policies.quantity import human
 from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
-from oomguard.policies.rules._common import human, where
+from oomguard.policies.rules._common import where
 from oomguard.policies.workload.model import MEMORY_LIMIT, PodModel
 
 CODE = "OOM103"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from oomguard.policies.quantity import human
 from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
-from oomguard.policies.rules._common import human
 from oomguard.policies.workload.facts import pod_memory_request
 from oomguard.policies.workload.model import PodModel
 

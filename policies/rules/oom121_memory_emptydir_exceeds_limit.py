@@ -6,8 +6,8 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
+from oomguard.policies.quantity import human
 from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
-from oomguard.policies.rules._common import human
 from oomguard.policies.workload.model import MEMORY_EMPTYDIR, PodModel
 
 CODE = "OOM121"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from oomguard.policies.quantity import human
 from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
-from oomguard.policies.rules._common import decimal_param, human
+from oomguard.policies.rules._common import decimal_param
 from oomguard.policies.workload.model import PodModel
 from oomguard.policies.workload.runtime_heap import heap_settings
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from oomguard.policies.node.rulekit import KUBELET_CONFIG_HEADER, human
+from oomguard.policies.node.rulekit import KUBELET_CONFIG_HEADER
 from oomguard.policies.node.subjects import KubeletSubject
 from oomguard.policies.node.thresholds import MEMORY
+from oomguard.policies.quantity import human
 from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
 
 CODE = "OOM205"

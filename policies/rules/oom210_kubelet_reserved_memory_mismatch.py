@@ -6,9 +6,9 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-from oomguard.policies.node.rulekit import KUBELET_CONFIG_HEADER, human
+from oomguard.policies.node.rulekit import KUBELET_CONFIG_HEADER
 from oomguard.policies.node.subjects import KubeletSubject
-from oomguard.policies.quantity import QuantityError, parse_quantity, quantity_text
+from oomguard.policies.quantity import QuantityError, human, parse_quantity, quantity_text
 from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
 
 CODE = "OOM210"

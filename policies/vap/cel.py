@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from oomguard.policies.kinds import POD_TEMPLATE_PATHS
 from oomguard.policies.rule import Path
-from oomguard.policies.workload.model import BUILTIN_POD_KINDS
 
 # Python's str.strip() whitespace, as an RE2 class: the ignore annotation's tokens are
 # stripped with it (policies.workload.model.PodModel.suppressions), and RE2's \s is ASCII only.
@@ -75,7 +75,7 @@ def template(root: str, extra_kinds: Sequence[Mapping[str, Any]] = ()) -> str:
     """The pod template (or the Pod itself) of ``root``, by kind; ``{}`` for other kinds.
 
     Mapped kinds (the policy's ``kinds``) come first, as in
-    policies.workload.model.template_path_for.
+    policies.kinds.pod_template_path (the policies match the groups).
     """
     branches: list[tuple[str, str]] = []
     for mapping in extra_kinds:
@@ -85,7 +85,7 @@ def template(root: str, extra_kinds: Sequence[Mapping[str, Any]] = ()) -> str:
         mapped: Path = tuple(str(mapping["podTemplate"]).split("."))
         branches.append((condition, select(root, mapped)))
     by_path: dict[Path | None, list[str]] = {}
-    for kind, builtin in BUILTIN_POD_KINDS.items():
+    for kind, builtin in POD_TEMPLATE_PATHS.items():
         by_path.setdefault(builtin, []).append(kind)
     for path, kinds in by_path.items():
         condition = (f"{root}.kind == {string(kinds[0])}" if len(kinds) == 1

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from oomguard.policies.config import Policy
+from oomguard.policies.ignores import IGNORE_ANNOTATION
+from oomguard.policies.kinds import BUILTIN_POD_KINDS, POD_TEMPLATE_PATHS, api_group
 from oomguard.policies.rule import Rule, Severity
 from oomguard.policies.vap import cel
 from oomguard.policies.vap.rules import BUILDERS, View
-from oomguard.policies.workload.model import BUILTIN_POD_KINDS, IGNORE_ANNOTATION
 
 API_VERSION = "admissionregistration.k8s.io/v1"
 # admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy is GA (and on by default) from
@@ -50,7 +51,19 @@ LEGACY_EXTENSIONS = ("deployments", "replicasets", "daemonsets")
 RESIZE = "pods/resize"
 OWNER_KINDS = ("ReplicaSet", "StatefulSet", "DaemonSet", "Job", "ReplicationController")
 
-assert set(KIND_RESOURCES) == set(BUILTIN_POD_KINDS), "a pod-bearing kind without a resource"
+assert set(KIND_RESOURCES) == set(POD_TEMPLATE_PATHS), "a pod-bearing kind without a resource"
+
+
+def _matched(api_version: str, kind: str) -> bool:
+    group, resource = KIND_RESOURCES[kind]
+    if api_group(api_version) == "extensions":
+        return resource in LEGACY_EXTENSIONS
+    return api_group(api_version) == group and \
+        api_version.rpartition("/")[2] in GROUP_VERSIONS[group]
+
+
+# every built-in (apiVersion, kind) the linter and the webhook judge is matched here
+assert all(_matched(*key) for key in BUILTIN_POD_KINDS), "a judged group version is not matched"
 
 
 def validation_actions(severity: Severity, action: str) -> list[str]:

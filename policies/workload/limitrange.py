@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from oomguard.policies.kinds import LIMIT_RANGE
 from oomguard.policies.rule import Path
 from oomguard.policies.workload.model import (
     QOS_RESOURCES,
@@ -39,7 +40,7 @@ class ContainerDefaults:
 
 def container_defaults(obj: Mapping[str, Any]) -> ContainerDefaults | None:
     """Defaults of a LimitRange object's Container items, or None if it has none."""
-    if obj.get("kind") != "LimitRange":
+    if obj.get("kind") != LIMIT_RANGE:
         return None
     meta = as_mapping(obj.get("metadata"))
     spec = obj.get("spec")

@@ -9,30 +9,18 @@ has filled what is missing (plugin/pkg/admission/limitranger/admission.go).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from oomguard.policies.ignores import IGNORE_ANNOTATION, annotation_suppressions
 from oomguard.policies.quantity import QuantityError, parse_quantity
 from oomguard.policies.rule import ObjectRef, Path, Scope, Suppression
 from oomguard.policies.source import Map, Seq, SourceProblem
 
 QOS_RESOURCES = ("cpu", "memory")
-
-# kind -> path of the pod template (None: the object is a Pod)
-BUILTIN_POD_KINDS: dict[str, Path | None] = {
-    "Pod": None,
-    "PodTemplate": ("template",),
-    "ReplicationController": ("spec", "template"),
-    "ReplicaSet": ("spec", "template"),
-    "Deployment": ("spec", "template"),
-    "StatefulSet": ("spec", "template"),
-    "DaemonSet": ("spec", "template"),
-    "Job": ("spec", "template"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template"),
-}
 
 # Features of a pod spec a rule may declare it needs (``REQUIRES`` in its module): the engine
 # runs the rule only on models that have it. Each one is implied by every violation of the
@@ -45,9 +33,6 @@ INIT_CONTAINERS = "init-containers"  # an init container (sidecars included)
 OOM_SCORE_ADJ_KEY = "oom-score-adj-key"  # an oomScoreAdj key somewhere in the spec
 FEATURES = frozenset({MEMORY_LIMIT, MEMORY_QUANTITY, MEMORY_EMPTYDIR, INIT_CONTAINERS,
                       OOM_SCORE_ADJ_KEY})
-
-IGNORE_ANNOTATION = "oomguard.io/ignore"
-IGNORE_REASON_ANNOTATION = "oomguard.io/ignore-reason"
 
 
 class ModelError(ValueError):
@@ -319,23 +304,13 @@ class PodModel:
         return locate(self.root, path)
 
     def suppressions(self) -> list[Suppression]:
-        found: list[Suppression] = []
         if IGNORE_ANNOTATION not in self.annotations and \
                 IGNORE_ANNOTATION not in self.template_annotations:
-            return found  # the common case
-        sources: list[tuple[Mapping[str, Any], Path]] = [(self.annotations, ("metadata",))]
+            return []  # the common case
+        found = annotation_suppressions(self.annotations)
         if self.template_path is not None:
-            sources.append((self.template_annotations, (*self.template_path, "metadata")))
-        for notes, meta_path in sources:
-            text = notes.get(IGNORE_ANNOTATION)
-            if not text:
-                continue
-            reason = notes.get(IGNORE_REASON_ANNOTATION)
-            reason = None if reason is None else str(reason)
-            where = (*meta_path, "annotations", IGNORE_ANNOTATION)
-            for token in str(text).split(","):
-                if token.strip():
-                    found.append(Suppression(token.strip(), reason, where))
+            found += annotation_suppressions(self.template_annotations,
+                                             (*self.template_path, "metadata"))
         return found
 
     def facts(self) -> dict[str, Any]:
@@ -511,19 +486,6 @@ def object_ref(obj: Mapping[str, Any]) -> ObjectRef:
 
 
 _new_ref = tuple.__new__  # the named tuple's own __new__ is a Python function
-
-
-def template_path_for(obj: Mapping[str, Any], extra_kinds: Sequence[Mapping[str, Any]] = (),
-                      ) -> tuple[bool, Path | None]:
-    """(is pod-bearing, template path) for an object's kind."""
-    kind = obj.get("kind")
-    api_version = obj.get("apiVersion")
-    for mapping in extra_kinds:
-        if mapping.get("kind") == kind and mapping.get("apiVersion") in (None, api_version):
-            return True, tuple(str(mapping["podTemplate"]).split("."))
-    if kind in BUILTIN_POD_KINDS:
-        return True, BUILTIN_POD_KINDS[kind]
-    return False, None
 
 
 _CONTAINER_KEYS = (("initContainers", "init"), ("containers", "container"),

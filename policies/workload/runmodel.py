@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from oomguard.policies.ignores import annotation_suppressions
 from oomguard.policies.rule import ObjectRef, Path, Scope, Suppression
 from oomguard.policies.workload.model import PodModel, get_path, locate, object_ref
 
@@ -72,12 +73,7 @@ class HpaModel:
     def suppressions(self) -> list[Suppression]:
         meta = self.root.get("metadata")
         annotations = meta.get("annotations") if isinstance(meta, dict) else None
-        if not isinstance(annotations, dict) or not annotations.get("oomguard.io/ignore"):
-            return []
-        reason = annotations.get("oomguard.io/ignore-reason")
-        where = ("metadata", "annotations", "oomguard.io/ignore")
-        return [Suppression(t.strip(), reason, where)
-                for t in str(annotations["oomguard.io/ignore"]).split(",") if t.strip()]
+        return annotation_suppressions(annotations) if isinstance(annotations, dict) else []
 
     def facts(self) -> dict[str, Any]:
         return {}

@@ -13,9 +13,9 @@ from typing import Any
 
 from oomguard.policies.config import Policy
 from oomguard.policies.engine import Engine
+from oomguard.policies.kinds import object_template_path
 from oomguard.policies.quantity import quantity_text
 from oomguard.policies.vap.objects import KIND_RESOURCES, excluded_namespaces, guess_resource
-from oomguard.policies.workload.model import template_path_for
 from oomguard.webhook.review import _owned_by_controller
 from tests.vap_support.apiserver import Request
 
@@ -43,7 +43,7 @@ def as_admitted(obj: Mapping[str, Any], namespace: str,
     meta = out.setdefault("metadata", {})
     if isinstance(meta, dict):
         meta["namespace"] = namespace
-    _, path = template_path_for(out, kinds)
+    _, path = object_template_path(out, kinds)
     template: Any = out
     for part in path or ():
         template = template.get(part) if isinstance(template, dict) else None
