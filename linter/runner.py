@@ -78,12 +78,15 @@ class FileLinter:
         self.keep_kinds = frozenset(str(k.get("kind")) for k in policy.kinds)
 
     def lint_file(self, item: InputFile) -> FileReport:
-        report = FileReport()
         text, error = read_text(item, self.max_file_size)
         if error is not None:
-            report.errors.append(error)
-            return report
+            return FileReport(errors=[error])
         assert text is not None
+        return self.lint_text(item, text)
+
+    def lint_text(self, item: InputFile, text: str) -> FileReport:
+        """Lint the text of ``item`` (read already)."""
+        report = FileReport()
         if self._lint_node_text(item, text, report):
             return report
         if item.node_candidate:
@@ -230,16 +233,23 @@ def prescan_limit_ranges(files: Sequence[InputFile], max_file_size: int = DEFAUL
         text, error = read_text(item, max_file_size)
         if text is None or error is not None:
             continue
-        for doc in iter_documents(text):
-            data = doc.data
-            candidates: list[Any] = [data]
-            if isinstance(data, dict) and isinstance(data.get("items"), list):
-                candidates = data["items"]
-            for obj in candidates:
-                if isinstance(obj, dict):
-                    defaults = container_defaults(obj)
-                    if defaults is not None:
-                        found.append(defaults)
+        found.extend(limit_ranges_in(text))
+    return found
+
+
+def limit_ranges_in(text: str) -> list[ContainerDefaults]:
+    """The container defaults of every LimitRange in a YAML stream (v1 Lists included)."""
+    found: list[ContainerDefaults] = []
+    for doc in iter_documents(text):
+        data = doc.data
+        candidates: list[Any] = [data]
+        if isinstance(data, dict) and isinstance(data.get("items"), list):
+            candidates = data["items"]
+        for obj in candidates:
+            if isinstance(obj, dict):
+                defaults = container_defaults(obj)
+                if defaults is not None:
+                    found.append(defaults)
     return found
 
 
@@ -307,6 +317,22 @@ def lint_paths(paths: Sequence[str], policy: Policy, *, input_type: str | None =
     else:
         for item in files:
             report.add(linter.lint_file(item))
+    return _finished(report, linter)
+
+
+def lint_text(text: str, policy: Policy, name: str = "input.yaml", *,
+              input_type: str | None = None, parse_all: bool = False) -> Report:
+    """Lint one text as :func:`lint_paths` lints a file named ``name`` (its LimitRanges
+    default its containers; cross-object rules see it whole). For tests and embedders."""
+    linter = FileLinter(policy, limit_ranges_in(text), input_type, keep_facts=True,
+                        parse_all=parse_all)
+    report = Report(files=1)
+    report.add(linter.lint_text(InputFile(name, name), text))
+    return _finished(report, linter)
+
+
+def _finished(report: Report, linter: FileLinter) -> Report:
+    """The run's cross-object findings added, every finding in file and line order."""
     report.findings.extend(linter.run.finish())
     report.findings.sort(key=Finding.sort_key)
     return report

@@ -1,41 +1,33 @@
-"""Tiny helpers for rule tests: YAML snippet in, (code, path) pairs out."""
+"""Tiny helpers for rule tests: YAML snippet in, (code, path) pairs out.
+
+They lint through the linter's own runner (:func:`oomguard.linter.runner.lint_text`), so a
+rule test sees what ``oomguard lint`` prints: list expansion, LimitRange defaults, the
+prefilter, suppressions and the cross-object rules, with nothing re-implemented here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from oomguard.linter.runner import Report
+from oomguard.linter.runner import lint_text as run_lint_text
 from oomguard.policies.config import build_policy
-from oomguard.policies.engine import Engine, ObjectResult, Run
 from oomguard.policies.rule import Finding
-from oomguard.policies.source import iter_documents
-from oomguard.policies.workload.limitrange import container_defaults
+
+
+def lint_report(text: str, policy: Mapping[str, Any] | None = None, *, file: str = "test.yaml"
+                ) -> Report:
+    return run_lint_text(text, build_policy(policy), file)
 
 
 def lint_text(text: str, policy: Mapping[str, Any] | None = None, *, file: str = "test.yaml"
-              ) -> tuple[list[Finding], list[ObjectResult]]:
-    """Lint a YAML stream with the given policy document; return findings and results."""
-    engine = Engine(build_policy(policy))
-    docs: list[Any] = []
-    for doc in iter_documents(text):
-        data = doc.data
-        if isinstance(data, Mapping) and str(data.get("kind", "")).endswith("List") \
-                and isinstance(data.get("items"), list):
-            docs.extend(data["items"])  # as linter.runner expands v1 Lists
-        elif data is not None:
-            docs.append(data)
-    limit_ranges = [d for d in (container_defaults(o) for o in docs if isinstance(o, Mapping))
-                    if d is not None]
-    run = Run(engine, limit_ranges)
-    findings: list[Finding] = []
-    results: list[ObjectResult] = []
-    for obj in docs:
-        result = run.add(obj, file, text)
-        if result is not None:
-            results.append(result)
-            findings.extend(result.findings)
-    findings.extend(run.finish())
-    return findings, results
+              ) -> tuple[list[Finding], list[dict[str, Any]]]:
+    """Lint a YAML stream with the given policy document: its findings, and the facts of
+    each object judged (as JSON output has them: ``{"file", "object", "facts"}``)."""
+    report = lint_report(text, policy, file=file)
+    assert not report.errors, report.errors
+    return report.findings, report.objects
 
 
 def codes(findings: list[Finding]) -> set[str]:

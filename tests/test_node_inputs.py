@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
+from oomguard.linter.runner import Report, lint_text
 from oomguard.policies import node
 from oomguard.policies.config import build_policy
-from oomguard.policies.engine import Engine, ObjectResult, Run
+from oomguard.policies.engine import Engine
 from oomguard.policies.node.kubelet import KubeletSettings
 from oomguard.policies.source import iter_documents
 
@@ -21,20 +22,13 @@ GI = 1 << 30
 
 
 def lint_file(text: str, policy: dict[str, Any] | None = None, name: str = "f.yaml"
-              ) -> list[ObjectResult]:
-    """Every document of a YAML file through the engine, as the linter feeds them."""
-    run = Run(Engine(build_policy(policy)))
-    results = []
-    for doc in iter_documents(text):
-        if doc.data is not None:
-            result = run.add(doc.data, name, text)
-            if result is not None:
-                results.append(result)
-    return results
+              ) -> Report:
+    """A YAML file through the linter's runner."""
+    return lint_text(text, build_policy(policy), name)
 
 
-def found(results: list[ObjectResult]) -> set[tuple[str, int | None, int | None]]:
-    return {(f.rule, f.line, f.column) for r in results for f in r.findings}
+def found(report: Report) -> set[tuple[str, int | None, int | None]]:
+    return {(f.rule, f.line, f.column) for f in report.findings}
 
 
 # -- kubeadm ----------------------------------------------------------------------------
@@ -81,11 +75,11 @@ def test_kubeadm_documents_are_recognised_and_extra_args_override_the_config() -
 def test_kubeadm_v1beta3_map_without_a_kubelet_configuration() -> None:
     text = ("apiVersion: kubeadm.k8s.io/v1beta3\nkind: JoinConfiguration\nnodeRegistration:\n"
             "  kubeletExtraArgs:\n    eviction-hard: \"memory.available<0%\"\n")
-    [result] = lint_file(text)
-    assert result.ref is not None and result.ref.kind == "JoinConfiguration"
-    assert ("OOM201", 5, 5) in found([result])
+    report = lint_file(text)
+    assert [o["object"]["kind"] for o in report.objects] == ["JoinConfiguration"]
+    assert ("OOM201", 5, 5) in found(report)
     # joining nodes take the cluster's kubelet-config: reservations are not known here
-    assert "OOM207" not in {rule for rule, _, _ in found([result])}
+    assert "OOM207" not in {rule for rule, _, _ in found(report)}
     init = lint_file(text.replace("JoinConfiguration", "InitConfiguration"))
     assert "OOM207" in {rule for rule, _, _ in found(init)}  # init: kubelet defaults
     # without memory flags there is nothing to lint
@@ -166,17 +160,17 @@ def test_config_map_kubelet_key_that_is_not_a_kubelet_configuration(kubelet: str
                                                                     needle: str) -> None:
     text = config_map(kubelet) + "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\n" \
         "spec:\n  containers: [{name: a, image: x}]\n"
-    results = lint_file(text)
-    [problem] = results[0].problems
+    report = lint_file(text)
+    [problem] = report.errors
     assert needle in problem.message and problem.line is not None and problem.line >= 8
-    assert "OOM101" in {f.rule for f in results[1].findings}  # the rest is still linted
+    assert "OOM101" in {f.rule for f in report.findings}  # the rest is still linted
 
 
 def test_config_map_kubelet_key_not_a_string() -> None:
     text = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kubelet-config, "
             "namespace: kube-system}\ndata:\n  kubelet:\n    evictionHard: {}\n")
-    [result] = lint_file(text)
-    assert [(p.line, "must be a string" in p.message) for p in result.problems] == [(5, True)]
+    report = lint_file(text)
+    assert [(p.line, "must be a string" in p.message) for p in report.errors] == [(5, True)]
 
 
 # -- text files ---------------------------------------------------------------------------
@@ -249,8 +243,9 @@ def test_comment_suppression_applies_to_its_own_document_only() -> None:
     text = ("# oomguard: ignore=OOM207 reserved by systemd slices\n" + HEADER +
             "evictionMinimumReclaim: {memory.available: 1Gi}\n---\n" + HEADER +
             "evictionMinimumReclaim: {memory.available: 1Gi}\n")
-    results = lint_file(text)
-    assert [sorted(f.rule for f in r.findings) for r in results] == [[], ["OOM207"]]
+    report = lint_file(text)
+    second = text.splitlines().index("---") + 1  # the second document starts below it
+    assert [(f.rule, (f.line or 0) > second) for f in report.findings] == [("OOM207", True)]
 
 
 # -- model and facts ----------------------------------------------------------------------

@@ -186,7 +186,7 @@ def test_limitrange_defaults_avoid_findings_in_its_namespace_only() -> None:
     in_ns = deploy("containers:\n- {name: a}", meta="{name: d, namespace: team}")
     findings, results = lint_text(LIMIT_RANGE + in_ns)
     assert not {"OOM101", "OOM102", "OOM110"} & codes(findings)
-    container = results[0].facts["containers"][0]
+    container = results[0]["facts"]["containers"][0]
     assert container["memoryLimit"] == 512 << 20
     assert container["defaultedFrom"]["memoryLimit"] == "LimitRange team/mem"
     other = deploy("containers:\n- {name: a}", meta="{name: d, namespace: other}")
@@ -198,8 +198,8 @@ def test_limitrange_limit_only_container_gets_request_equal_to_limit_first() -> 
         "containers:\n- {name: a, resources: {limits: {memory: 1Gi, cpu: 1}}}",
         meta="{name: d, namespace: team}")
     _, results = lint_text(text)
-    assert results[0].facts["containers"][0]["memoryRequest"] == 1 << 30
-    assert results[0].facts["qos"] == "Guaranteed"
+    assert results[0]["facts"]["containers"][0]["memoryRequest"] == 1 << 30
+    assert results[0]["facts"]["qos"] == "Guaranteed"
 
 
 def test_limitrange_default_request_from_default_and_max() -> None:
@@ -212,7 +212,7 @@ spec:
 ---
 """ + pod("containers:\n- {name: a}", meta="{name: p, namespace: t}")
     _, results = lint_text(text)
-    c = results[0].facts["containers"][0]
+    c = results[0]["facts"]["containers"][0]
     assert c["memoryLimit"] == c["memoryRequest"] == 1 << 30
 
 
