@@ -7,7 +7,6 @@ import pytest
 from oomguard.policies.config import build_policy
 from oomguard.policies.engine import Engine
 from oomguard.policies.registry import catalog
-from oomguard.policies.rule import Scope
 from tests.helpers import lint_text
 
 RULES = list(catalog())
@@ -61,8 +60,27 @@ def test_every_catalog_code_exists() -> None:
         assert str(by_code[code].severity) == severity
 
 
-def test_rules_are_discovered_not_registered() -> None:
-    """Rule modules are plain modules; the catalog has each exactly once."""
-    codes = [r.code for r in catalog()]
-    assert len(codes) == len(set(codes))
-    assert all(r.scope in Scope for r in catalog())
+def test_each_rule_module_is_named_after_its_code_and_name() -> None:
+    """``policies/rules/oomNNN_<name>.py``: a module found by its file name (discovery, not
+    registration) says which rule it holds; a module there without CODE is no rule."""
+    import pkgutil
+
+    from oomguard.policies import rules as package
+
+    modules = sorted(i.name for i in pkgutil.iter_modules(package.__path__)
+                     if not i.name.startswith("_"))
+    expected = sorted(f"{r.code.lower()}_{r.name.replace('-', '_')}" for r in RULES)
+    assert modules == expected
+    assert [r.module.rpartition(".")[2] for r in RULES] == sorted(expected)
+
+
+def test_the_catalog_refuses_two_rules_claiming_one_code_or_name() -> None:
+    import dataclasses
+
+    from oomguard.policies.registry import Catalog
+
+    first, second = RULES[0], RULES[1]
+    with pytest.raises(RuntimeError, match=first.code):
+        Catalog([first, dataclasses.replace(second, code=first.code.lower())])
+    with pytest.raises(RuntimeError, match=first.name):
+        Catalog([first, dataclasses.replace(second, name=first.name)])

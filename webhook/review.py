@@ -66,8 +66,8 @@ _NO_ANNOTATIONS: Mapping[str, str] = MappingProxyType({})
 
 
 class Decision(NamedTuple):
-    """The answer to one review (immutable: a named tuple costs half a dataclass to make,
-    and one is made for every review)."""
+    """The answer to one review (immutable; a named tuple costs half a frozen dataclass to
+    make, and one is made for every review)."""
 
     allowed: bool
     code: int = 200
@@ -75,12 +75,8 @@ class Decision(NamedTuple):
     warnings: Sequence[str] = ()
     audit_annotations: Mapping[str, str] = _NO_ANNOTATIONS
     findings: Sequence[Finding] = ()
-    judged: bool = False
     # for logs and metrics: allowed, warned, denied, skipped, exempt, error
     reason: str = "allowed"
-
-
-_new_decision = tuple.__new__  # (the named tuple's own __new__ is a Python function)
 
 
 def parse_review(data: Any) -> dict[str, Any]:
@@ -275,13 +271,13 @@ def _decision(request: Mapping[str, Any], findings: list[Finding], result: Any) 
     if infos:
         audit["info"] = "; ".join(infos)
     if not errors:
-        return _new_decision(Decision, (True, 200, None, warnings, audit, findings, True,
-                                        "warned" if warnings else "allowed"))
+        return Decision(True, warnings=warnings, audit_annotations=audit, findings=findings,
+                        reason="warned" if warnings else "allowed")
     kind = (request.get("kind") or {}).get("kind")
     namespace = request.get("namespace")
     meta = request["object"].get("metadata")
     meta = meta if isinstance(meta, dict) else {}
     name = request.get("name") or meta.get("name") or meta.get("generateName") or "?"
     target = f"{kind} {namespace + '/' if namespace else ''}{name}"
-    return _new_decision(Decision, (False, 403, f"oomguard denied {target}: " + "; ".join(errors),
-                                    warnings, audit, findings, True, "denied"))
+    return Decision(False, 403, f"oomguard denied {target}: " + "; ".join(errors), warnings,
+                    audit, findings, reason="denied")

@@ -87,10 +87,6 @@ class KubeletSettings:
         """The input sets the field (a YAML null counts as not set, like Go's nil)."""
         return self.fields.get(name) is not None
 
-    def knows(self, *names: str) -> bool:
-        """Every named field is set here or defaulted (not left to another input)."""
-        return self.complete or all(self.written(n) for n in names)
-
     def unknown_fields(self) -> list[str]:
         if self.complete:
             return []

@@ -18,7 +18,7 @@ from typing import Any
 from oomguard.policies.ignores import IGNORE_ANNOTATION, annotation_suppressions
 from oomguard.policies.quantity import QuantityError, parse_quantity
 from oomguard.policies.rule import ObjectRef, Path, Scope, Suppression
-from oomguard.policies.source import Map, Seq, SourceProblem
+from oomguard.policies.source import Map, Seq
 
 QOS_RESOURCES = ("cpu", "memory")
 
@@ -177,15 +177,6 @@ class Container:
                     return True
         return False
 
-    @property
-    def is_regular(self) -> bool:
-        return self.kind == "container"
-
-    @property
-    def counts_for_resources(self) -> bool:
-        """Ephemeral containers have no resources and are not part of QoS."""
-        return self.kind != "ephemeral"
-
     def sync_memory(self) -> None:
         """Refresh ``memory_request``/``memory_limit`` after ``requests``/``limits`` changed."""
         self.memory_request = self.requests.get("memory")
@@ -197,7 +188,6 @@ class Volume:
     name: str
     path: Path
     emptydir_medium: str | None = None
-    is_emptydir: bool = False
     size_limit: Quantity | None = None
 
 
@@ -245,10 +235,6 @@ class PodModel:
             if kind != "ephemeral":
                 self.resource_containers.append(container)
                 (self.regular if kind == "container" else self.init).append(container)
-
-    @property
-    def is_pod(self) -> bool:
-        return self.template_path is None
 
     @property
     def namespace(self) -> str | None:
@@ -441,14 +427,11 @@ def _volumes(raw: Any, path: Path) -> list[Volume]:
         vpath = (*path, i)
         empty = item.get("emptyDir")
         volume = Volume(str(item.get("name")), vpath)
-        if "emptyDir" in item:
-            volume.is_emptydir = True
-            if isinstance(empty, dict):
-                medium = empty.get("medium")
-                volume.emptydir_medium = None if medium is None else str(medium)
-                if empty.get("sizeLimit") is not None:
-                    volume.size_limit = _quantity(empty["sizeLimit"],
-                                                  (*vpath, "emptyDir", "sizeLimit"))
+        if isinstance(empty, dict):
+            medium = empty.get("medium")
+            volume.emptydir_medium = None if medium is None else str(medium)
+            if empty.get("sizeLimit") is not None:
+                volume.size_limit = _quantity(empty["sizeLimit"], (*vpath, "emptyDir", "sizeLimit"))
         volumes.append(volume)
     return volumes
 
@@ -587,10 +570,3 @@ def apply_pod_defaults(model: PodModel) -> None:
             if name in QOS_RESOURCES and name not in model.pod_requests:
                 model.pod_requests[name] = defaulted_from_limit(limit)
 
-
-def problems_as_source(model: PodModel) -> list[SourceProblem]:
-    out = []
-    for message, path in model.problems:
-        pos = model.locate(path)
-        out.append(SourceProblem(message, pos[0] if pos else None, pos[1] if pos else None))
-    return out
