@@ -1,14 +1,16 @@
-"""Run the rules: subjects in, findings out.
+"""Run the rules: objects in, findings out.
 
-:class:`Engine` is immutable after construction (but for a cache of equal, immutable
-:class:`Context` values) and safe to share between threads (the webhook does).
-:class:`Run` is one lint run's accumulator: it sees every object of the input and
-evaluates the cross-object rules (OOM140) at the end.
+:meth:`Engine.evaluate_object` is the one entry point for an object, the linter's and the
+webhook's alike. :class:`Engine` is immutable after construction (but for a cache of equal,
+immutable :class:`Context` values) and safe to share between threads (the webhook does).
+:class:`Run` is one lint run's accumulator: it passes each object to the engine with its
+:class:`RunModel`, which keeps what the cross-object rules (OOM140) judge at the end.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -17,10 +19,12 @@ from oomguard.policies.config import Policy
 from oomguard.policies.kinds import HORIZONTAL_POD_AUTOSCALER, object_template_path
 from oomguard.policies.registry import catalog
 from oomguard.policies.rule import (
+    CheckFunction,
     Context,
     Finding,
     ObjectRef,
     Path,
+    RuleParams,
     Scope,
     Severity,
     Subject,
@@ -28,25 +32,34 @@ from oomguard.policies.rule import (
     format_path,
 )
 from oomguard.policies.source import SourceProblem
-from oomguard.policies.workload.facts import pod_facts, pod_memory_request, public_facts, qos_class
+from oomguard.policies.workload.facts import pod_facts, pod_memory_request
 from oomguard.policies.workload.limitrange import (
     ContainerDefaults,
-    apply_limit_ranges,
     container_defaults,
 )
 from oomguard.policies.workload.model import (
     ModelError,
     PodModel,
     build_pod_model,
+    locate,
     object_ref,
 )
 from oomguard.policies.workload.runmodel import RunModel, hpa_model, workload_summary
 
 META_CODE = "OOM001"
-# a rule as the engine runs it: check, parameters, code, name, configured severity and the
-# model feature it requires (see policies.workload.model.FEATURES)
-_Check = tuple[Any, Mapping[str, Any], str, str, Severity, str | None]
-_new_finding = tuple.__new__  # Finding's own __new__ is a Python function: one per finding
+RUN_CODES = frozenset({"OOM140"})  # judged at the end of a run (Engine.evaluate_run)
+
+
+@dataclass(frozen=True, slots=True)
+class _Check:
+    """An enabled rule as the engine runs it, its policy settings resolved once."""
+
+    check: CheckFunction
+    params: RuleParams
+    code: str
+    name: str
+    severity: Severity
+    requires: str | None  # a model feature (policies.workload.model.FEATURES)
 
 
 class ObjectResult:
@@ -72,7 +85,7 @@ class ObjectResult:
         if self._facts is None:
             model = self._model
             self._facts = {} if model is None else \
-                public_facts(pod_facts(model, self._node_memory))
+                pod_facts(model, self._node_memory)
         return self._facts
 
     def summary(self) -> dict[str, Any]:
@@ -81,7 +94,7 @@ class ObjectResult:
         if model is None or self._facts is not None:
             facts = self.facts
             return {k: facts[k] for k in ("qos", "podMemoryRequest") if k in facts}
-        return {"qos": qos_class(model), "podMemoryRequest": pod_memory_request(model)}
+        return {"qos": model.qos, "podMemoryRequest": pod_memory_request(model)}
 
     @property
     def has_facts(self) -> bool:
@@ -114,9 +127,9 @@ class Engine:
         self._checks: dict[Scope, tuple[_Check, ...]] = {}
         for setting in policy.enabled_rules():
             rule = setting.rule
-            self._checks[rule.scope] = (*self._checks.get(rule.scope, ()), (
-                rule.check, setting.params, rule.code, rule.name, setting.severity,
-                rule.requires))
+            check = _Check(rule.check, rule.params(setting.params), rule.code, rule.name,
+                           setting.severity, rule.requires)
+            self._checks[rule.scope] = (*self._checks.get(rule.scope, ()), check)
         meta = policy.settings.get(META_CODE)
         self._meta = meta if meta is not None and meta.enabled else None
         # immutable values, so sharing them between threads is safe
@@ -145,25 +158,25 @@ class Engine:
         """
         raw: list[Finding] = []
         # a subject read from JSON (the webhook) has no positions to look up
-        locate = subject.locate if getattr(subject, "positional", True) else None
+        locate = subject.locate if subject.positional else None
         file, ref = subject.file, subject.ref
         features: frozenset[str] | None = None
-        for check, params, code, name, severity, requires in self._checks.get(subject.scope,
-                                                                               ()):
-            if requires is not None:  # skip a rule whose every violation needs a feature
+        for rule in self._checks.get(subject.scope, ()):
+            if rule.requires is not None:  # skip a rule whose every violation needs a feature
                 if features is None:
-                    features = subject.features()  # type: ignore[attr-defined]
-                if requires not in features:
+                    features = subject.features()
+                if rule.requires not in features:
                     continue
-            for violation in check(subject, params, context):
+            for violation in rule.check(subject, rule.params, context):
                 line, column = violation.line, violation.column
                 if line is None and locate is not None:
                     pos = locate(violation.path)
                     if pos is not None:
                         line, column = pos
-                raw.append(_new_finding(Finding, (
-                    code, name, severity, violation.message, file, line, column, ref,
-                    violation.container, format_path(violation.path))))
+                raw.append(Finding(
+                    rule=rule.code, name=rule.name, severity=rule.severity,
+                    message=violation.message, file=file, line=line, column=column, object=ref,
+                    container=violation.container, path=format_path(violation.path)))
         if not allow_ignores:
             return raw
         return self.apply_suppressions(raw, subject.suppressions(), subject, deferred_codes)
@@ -207,8 +220,9 @@ class Engine:
         if line is None:
             pos = subject.locate(sup.path)
             line, column = pos if pos else (None, None)
-        return Finding(META_CODE, self._meta.rule.name, self._meta.severity, message,
-                       subject.file, line, column, subject.ref, None, format_path(sup.path))
+        return Finding(rule=META_CODE, name=self._meta.rule.name, severity=self._meta.severity,
+                       message=message, file=subject.file, line=line, column=column,
+                       object=subject.ref, container=None, path=format_path(sup.path))
 
     # -- one object -----------------------------------------------------------------------
     def judges(self, obj: Mapping[str, Any]) -> bool:
@@ -218,26 +232,42 @@ class Engine:
                         limit_ranges: Iterable[Any] = (), node_memory: Decimal | None = None,
                         node_allocatable: Decimal | None = None,
                         allow_annotation_ignores: bool = True,
-                        deferred_codes: frozenset[str] = frozenset()) -> ObjectResult | None:
-        """Judge one object; None when oomguard has nothing to say about its kind."""
+                        may_hold_oom_score_adj: bool = True,
+                        run: RunModel | None = None) -> ObjectResult | None:
+        """Judge one object; None when oomguard has nothing to say about its kind.
+
+        ``text`` is the file the object was read from (node documents read their comments
+        and kubeadm neighbours there); ``may_hold_oom_score_adj`` False (that file lacks the
+        word) skips the scan of the spec for the key. With ``run`` (a lint run), HPAs and
+        workload summaries are kept there for the cross-object rules, whose ignores are
+        then not reported as unmatched.
+        """
         if not isinstance(obj, dict):
             return None
         context = self.context(node_memory, node_allocatable)
-        node_result = self.evaluate_node_document(obj, file, text, context,
-                                                  allow_annotation_ignores)
+        node_result = self._evaluate_node_document(obj, file, text, context,
+                                                   allow_annotation_ignores)
         if node_result is not None:
             return node_result
-        model = self.pod_model(obj, file, limit_ranges,
-                               text is None or "oomScoreAdj" in text)
+        if run is not None and obj.get("kind") == HORIZONTAL_POD_AUTOSCALER:
+            hpa = hpa_model(obj, file)
+            if hpa is not None:
+                run.hpas.append(hpa)
+            return None
+        try:
+            model = self.pod_model(obj, file, limit_ranges, may_hold_oom_score_adj)
+        except ModelError as exc:
+            return _unmodelled(obj, file, exc)
         if model is None:
             return None
-        if isinstance(model, ObjectResult):
-            return model
-        return self.evaluate_pod(model, context, allow_annotation_ignores, deferred_codes)
+        if run is not None:
+            run.add_workload(workload_summary(model))
+        return self._evaluate_pod(model, context, allow_annotation_ignores,
+                                  RUN_CODES if run is not None else frozenset())
 
-    def evaluate_node_document(self, obj: Mapping[str, Any], file: str | None,
-                               text: str | None, context: Context,
-                               allow_ignores: bool = True) -> ObjectResult | None:
+    def _evaluate_node_document(self, obj: Mapping[str, Any], file: str | None,
+                                text: str | None, context: Context,
+                                allow_ignores: bool = True) -> ObjectResult | None:
         """The result for a node configuration document; None for any other document."""
         node_subjects = node_hooks.subjects_from_document(obj, file, text)
         if node_subjects is None:
@@ -249,28 +279,17 @@ class Engine:
 
     def pod_model(self, obj: Mapping[str, Any], file: str | None,
                   limit_ranges: Iterable[Any] = (), may_hold_oom_score_adj: bool = True
-                  ) -> PodModel | ObjectResult | None:
-        """The defaulted model of a pod-bearing object, an ObjectResult holding the reason it
-        cannot be modelled, or None for kinds without pods."""
+                  ) -> PodModel | None:
+        """The defaulted model of a pod-bearing object, None for kinds without pods; raises
+        ModelError when the object has no usable pod spec."""
         bearing, template = object_template_path(obj, self.policy.kinds)
         if not bearing:
             return None
-        try:
-            model = build_pod_model(obj, template, file, may_hold_oom_score_adj)
-        except ModelError as exc:
-            from oomguard.policies.workload.model import locate
+        return build_pod_model(obj, template, file, may_hold_oom_score_adj,
+                               as_container_defaults(limit_ranges) if limit_ranges else ())
 
-            pos = locate(obj, exc.path)
-            problem = SourceProblem(f"{object_ref(obj)}: {exc}", *(pos or (None, None)))
-            return ObjectResult(object_ref(obj), file, problems=[problem])
-        if limit_ranges:
-            defaults = as_container_defaults(limit_ranges)
-            if defaults:
-                apply_limit_ranges(model, defaults)
-        return model
-
-    def evaluate_pod(self, model: PodModel, context: Context, allow_ignores: bool = True,
-                     deferred_codes: frozenset[str] = frozenset()) -> ObjectResult:
+    def _evaluate_pod(self, model: PodModel, context: Context, allow_ignores: bool,
+                      deferred_codes: frozenset[str]) -> ObjectResult:
         findings = self.evaluate_subject(model, context, allow_ignores=allow_ignores,
                                          deferred_codes=deferred_codes)
         problems = []
@@ -287,8 +306,7 @@ class Engine:
         facts: dict[str, Any] = {}
         for subject in subjects:
             findings.extend(self.evaluate_subject(subject, context, allow_ignores=allow_ignores))
-            facts_for = getattr(subject, "facts_for", None)
-            facts.update(facts_for(context.node_memory) if facts_for else subject.facts())
+            facts.update(subject.facts_for(context.node_memory))
         first = subjects[0].ref if subjects else ref
         return ObjectResult(first, file, findings, facts)
 
@@ -304,8 +322,6 @@ class Engine:
 class Run:
     """One lint run: feeds objects to the engine and keeps what cross-object rules need."""
 
-    RUN_CODES = frozenset({"OOM140"})
-
     def __init__(self, engine: Engine, limit_ranges: Iterable[Any] = ()) -> None:
         self.engine = engine
         self.limit_ranges = as_container_defaults(limit_ranges)
@@ -314,23 +330,10 @@ class Run:
         self._oom_found = True
 
     def add(self, obj: Any, file: str | None, text: str | None = None) -> ObjectResult | None:
-        if not isinstance(obj, dict):
-            return None
-        engine = self.engine
-        context = engine.context()
-        node_result = engine.evaluate_node_document(obj, file, text, context)
-        if node_result is not None:
-            return node_result
-        if obj.get("kind") == HORIZONTAL_POD_AUTOSCALER:
-            hpa = hpa_model(obj, file)
-            if hpa is not None:
-                self.model.hpas.append(hpa)
-            return None
-        model = engine.pod_model(obj, file, self.limit_ranges, self._mentions_oom(text))
-        if model is None or isinstance(model, ObjectResult):
-            return model
-        self.model.add_workload(workload_summary(model))
-        return engine.evaluate_pod(model, context, deferred_codes=self.RUN_CODES)
+        return self.engine.evaluate_object(obj, file=file, text=text,
+                                           limit_ranges=self.limit_ranges,
+                                           may_hold_oom_score_adj=self._mentions_oom(text),
+                                           run=self.model)
 
     def _mentions_oom(self, text: str | None) -> bool:
         """Whether the file may hold an oomScoreAdj key: searched once per file, not once per
@@ -347,6 +350,14 @@ class Run:
 
     def finish(self) -> list[Finding]:
         return self.engine.evaluate_run(self.model, self.engine.context())
+
+
+def _unmodelled(obj: Mapping[str, Any], file: str | None, exc: ModelError) -> ObjectResult:
+    """The result for a pod-bearing object without a usable pod spec: where and why."""
+    ref = object_ref(obj)
+    pos = locate(obj, exc.path)
+    return ObjectResult(ref, file, problems=[SourceProblem(f"{ref}: {exc}",
+                                                           *(pos or (None, None)))])
 
 
 def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:

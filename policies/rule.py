@@ -1,7 +1,7 @@
 """The vocabulary shared by rules, the engine and both front ends.
 
 A rule is a plain module (yamllint style) with module-level constants and a ``check()``
-generator; see :class:`RuleModule`. ``check()`` yields :class:`Violation` objects that say
+generator; see :class:`Rule`. ``check()`` yields :class:`Violation` objects that say
 *what* is wrong and *where* (a path inside the subject); the engine stamps the rule's code,
 name and configured severity and turns the path into a file position, producing a
 :class:`Finding`. Rules keep no state: they are pure functions of a normalized subject.
@@ -12,7 +12,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
+from types import ModuleType
 from typing import Any, NamedTuple, Protocol
 
 PathPart = str | int
@@ -141,12 +143,13 @@ class RuleDoc:
 class Context:
     """Run-wide facts a rule may need besides its subject and its parameters."""
 
-    node_memory: Any = None  # Decimal bytes or None (policy node.memory / real nodes)
-    node_allocatable: Any = None  # Decimal bytes or None (largest allocatable known)
+    node_memory: Decimal | None = None  # bytes (policy node.memory or the cluster's nodes)
+    node_allocatable: Decimal | None = None  # bytes, the largest allocatable known
 
 
 class Subject(Protocol):
-    """Anything rules look at: a pod spec, a kubelet configuration, a sysctl file."""
+    """Anything rules look at: a pod spec, an HPA of a run, a kubelet configuration, a
+    sysctl file."""
 
     @property
     def scope(self) -> Scope: ...
@@ -157,41 +160,56 @@ class Subject(Protocol):
     @property
     def file(self) -> str | None: ...
 
+    @property
+    def positional(self) -> bool:
+        """Whether :meth:`locate` can find positions (JSON from the webhook has none)."""
+
     def locate(self, path: Path) -> tuple[int, int] | None:
         """Line and column (1-based) of the deepest existing node along ``path``."""
 
     def suppressions(self) -> list[Suppression]: ...
 
-    def facts(self) -> dict[str, Any]: ...
+    def features(self) -> frozenset[str]:
+        """Which model features the subject has (rules' ``REQUIRES``; workload models only,
+        the others have none)."""
+
+    def facts_for(self, node_memory: Decimal | None) -> dict[str, Any]:
+        """The facts JSON output shows, for a node of ``node_memory`` bytes if known."""
+
+
+class RuleParams(Protocol):
+    """A rule's typed parameters: the module's ``Params`` class, declared beside its
+    ``PARAMS`` JSON Schema and built once per policy from the validated settings."""
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> RuleParams: ...
+
+
+@dataclass(frozen=True)
+class NoParams:
+    """The parameters of a rule that has none."""
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> NoParams:
+        return NO_PARAMS
+
+
+NO_PARAMS = NoParams()
 
 
 class CheckFunction(Protocol):
-    def __call__(self, subject: Any, params: Mapping[str, Any],
-                 context: Context) -> Iterator[Violation]: ...
-
-
-class RuleModule(Protocol):
-    """What a module under ``policies/rules/`` must define to be discovered as a rule."""
-
-    CODE: str
-    NAME: str
-    SEVERITY: str  # "error" | "warning" | "info"
-    SCOPE: Scope
-    ENABLED: bool
-    PARAMS: Mapping[str, Any]  # JSON Schema of each parameter, keyed by parameter name
-    DEFAULTS: Mapping[str, Any]
-    DOC: RuleDoc
-    # Optional, workload rules only: a feature of policies.workload.model.FEATURES that every
-    # violation of the rule implies; the engine skips the rule on models without it.
-    REQUIRES: str | None
-
-    def check(self, subject: Any, params: Mapping[str, Any],
-              context: Context) -> Iterator[Violation]: ...
+    def __call__(self, subject: Any, params: Any, context: Context) -> Iterator[Violation]: ...
 
 
 @dataclass(frozen=True)
 class Rule:
-    """A discovered rule: the module's declarations, immutable and shareable across threads."""
+    """A discovered rule: the module's declarations, immutable and shareable across threads.
+
+    A rule module (``policies/rules/oomNNN_name.py``) defines ``CODE``, ``NAME``,
+    ``SEVERITY``, ``SCOPE``, ``DOC`` and ``check(subject, params, context)``; optionally
+    ``ENABLED`` (default True), ``PARAMS`` (JSON Schema of each parameter) with ``DEFAULTS``
+    and a ``Params`` class (:class:`RuleParams`), and, for workload rules, ``REQUIRES``.
+    """
 
     code: str
     name: str
@@ -204,14 +222,22 @@ class Rule:
     check: CheckFunction
     module: str
     requires: str | None = None
+    params_type: type[RuleParams] = NoParams
 
     @classmethod
-    def from_module(cls, module: Any) -> Rule:
+    def from_module(cls, module: ModuleType) -> Rule:
+        namespace = vars(module)
         return cls(
-            code=module.CODE, name=module.NAME, severity=Severity.parse(module.SEVERITY),
-            scope=Scope(module.SCOPE), enabled=getattr(module, "ENABLED", True),
-            params_schema=dict(getattr(module, "PARAMS", {})),
-            defaults=dict(getattr(module, "DEFAULTS", {})), doc=module.DOC,
-            check=module.check, module=module.__name__,
-            requires=getattr(module, "REQUIRES", None),
+            code=namespace["CODE"], name=namespace["NAME"],
+            severity=Severity.parse(namespace["SEVERITY"]), scope=Scope(namespace["SCOPE"]),
+            enabled=namespace.get("ENABLED", True),
+            params_schema=dict(namespace.get("PARAMS", {})),
+            defaults=dict(namespace.get("DEFAULTS", {})), doc=namespace["DOC"],
+            check=namespace["check"], module=module.__name__,
+            requires=namespace.get("REQUIRES"),
+            params_type=namespace.get("Params", NoParams),
         )
+
+    def params(self, values: Mapping[str, Any]) -> RuleParams:
+        """The typed parameters for validated settings ``values``."""
+        return self.params_type.from_mapping(values)

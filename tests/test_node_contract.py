@@ -1,5 +1,5 @@
 """Every node rule (OOM2xx): its documented bad example fires with a file position, its good
-example does not, and it is declared the way policies/rule.py RuleModule says."""
+example does not, and it is declared the way policies/rule.py Rule says."""
 
 from __future__ import annotations
 

@@ -44,8 +44,8 @@ class Evaluator(Protocol):
     @property
     def policy(self) -> Policy: ...
 
-    def evaluate_object(self, obj: Any, *, text: str | None = ...,
-                        limit_ranges: Any = ..., node_memory: Decimal | None = ...,
+    def evaluate_object(self, obj: Any, *, limit_ranges: Any = ...,
+                        node_memory: Decimal | None = ...,
                         node_allocatable: Decimal | None = ...,
                         allow_annotation_ignores: bool = ...) -> Any: ...
 
@@ -145,9 +145,7 @@ def _owned_by_controller(obj: Mapping[str, Any]) -> str | None:
 
 
 def _downgrade(finding: Finding, why: str) -> Finding:
-    return Finding(finding.rule, finding.name, Severity.WARNING, f"{finding.message} ({why})",
-                   finding.file, finding.line, finding.column, finding.object,
-                   finding.container, finding.path)
+    return finding._replace(severity=Severity.WARNING, message=f"{finding.message} ({why})")
 
 
 def request_api_version(kind_info: Mapping[str, Any]) -> str:
@@ -192,11 +190,8 @@ def _with_namespace(obj: dict[str, Any], namespace: str | None) -> dict[str, Any
 
 
 def judge(request: Mapping[str, Any], engine: Evaluator, cluster: ClusterFacts,
-          own_namespace: str | None = None, raw: str | None = None) -> Decision:
-    """The admission decision for one parsed request (raises only for internal errors).
-
-    ``raw`` is the request body as received, if at hand: it lets the engine skip scans for
-    words the body does not contain."""
+          own_namespace: str | None = None) -> Decision:
+    """The admission decision for one parsed request (raises only for internal errors)."""
     policy = engine.policy
     settings = policy.webhook
     operation = request.get("operation")
@@ -218,7 +213,7 @@ def judge(request: Mapping[str, Any], engine: Evaluator, cluster: ClusterFacts,
     limit_ranges = cluster.limit_ranges.get(namespace or "", ())
 
     def evaluate(target: dict[str, Any]) -> Any:
-        return engine.evaluate_object(_with_namespace(target, namespace), text=raw,
+        return engine.evaluate_object(_with_namespace(target, namespace),
                                       limit_ranges=limit_ranges,
                                       node_memory=cluster.node_memory,
                                       node_allocatable=cluster.node_allocatable,

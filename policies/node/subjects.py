@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from oomguard.policies.node.flags import FlagOverlay
 from oomguard.policies.node.kubelet import KubeletSettings
@@ -78,6 +78,11 @@ class KubeletSubject:
     def suppressions(self) -> list[Suppression]:
         return list(self.suppression_list)
 
+    positional: ClassVar[bool] = True  # positions come from the file or the flags
+
+    def features(self) -> frozenset[str]:
+        return frozenset()
+
     def facts_for(self, node_memory: Decimal | None) -> dict[str, Any]:
         facts = {"input": self.describe, **self.settings.facts(node_memory)}
         return {"kubelet": facts}
@@ -116,6 +121,14 @@ class SysctlSubject:
 
     def suppressions(self) -> list[Suppression]:
         return list(self.suppression_list)
+
+    positional: ClassVar[bool] = True  # every entry has its line
+
+    def features(self) -> frozenset[str]:
+        return frozenset()
+
+    def facts_for(self, node_memory: Decimal | None) -> dict[str, Any]:
+        return self.facts()
 
     def facts(self) -> dict[str, Any]:
         return {"sysctl": {k: e.value for k, e in self.effective().items()}}

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
-from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation
 
 CODE = "OOM001"
 NAME = "ignore-unmatched"
@@ -50,6 +50,6 @@ spec:
 )
 
 
-def check(subject: Any, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
+def check(subject: Any, params: NoParams, context: Context) -> Iterator[Violation]:
     """The engine computes this rule from the suppressions it applies; nothing to do here."""
     return iter(())

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
-from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation
 from oomguard.policies.workload.model import PodModel
 
 CODE = "OOM102"
@@ -49,7 +49,7 @@ spec:
 )
 
 
-def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
+def check(pod: PodModel, params: NoParams, context: Context) -> Iterator[Violation]:
     if "memory" in pod.pod_requests:
         return
     for container in pod.resource_containers:

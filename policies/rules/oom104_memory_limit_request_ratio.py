@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from oomguard.policies.quantity import human
 from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
-from oomguard.policies.rules._common import decimal_param
 from oomguard.policies.workload.model import MEMORY_LIMIT, PodModel
 
 CODE = "OOM104"
@@ -18,6 +19,16 @@ ENABLED = True
 REQUIRES = MEMORY_LIMIT  # every violation needs it; the engine skips models without it
 PARAMS: dict[str, Any] = {"max-ratio": {"type": "number", "minimum": 1}}
 DEFAULTS: dict[str, Any] = {"max-ratio": 2.0}
+
+
+@dataclass(frozen=True)
+class Params:
+    max_ratio: Decimal  # max-ratio
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Params:
+        return cls(max_ratio=Decimal(str(values["max-ratio"])))
+
 
 DOC = RuleDoc(
     what="Checks that a container's memory limit is at most `max-ratio` (default 2.0) times "
@@ -52,14 +63,14 @@ spec:
 )
 
 
-def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
+def check(pod: PodModel, params: Params, context: Context) -> Iterator[Violation]:
     for container in pod.resource_containers:
         request, limit = container.memory_request, container.memory_limit
         if request is None or limit is None or request.value is None or limit.value is None:
             continue
         if limit.value <= 0:
             continue
-        max_ratio = decimal_param(params["max-ratio"])  # (read only when there is a ratio)
+        max_ratio = params.max_ratio  # (read only when there is a ratio)
         if request.value <= 0 or limit.value / request.value > max_ratio:
             ratio = "infinite" if request.value <= 0 else f"{limit.value / request.value:.2f}"
             yield Violation(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from oomguard.policies.quantity import human, parse_quantity
@@ -18,6 +20,16 @@ ENABLED = True
 REQUIRES = MEMORY_LIMIT  # every violation needs it; the engine skips models without it
 PARAMS: dict[str, Any] = {"min": {"type": ["string", "integer"], "format": "quantity"}}
 DEFAULTS: dict[str, Any] = {"min": "16Mi"}
+
+
+@dataclass(frozen=True)
+class Params:
+    min: Decimal  # bytes
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Params:
+        return cls(min=parse_quantity(values["min"]))
+
 
 DOC = RuleDoc(
     what="Checks that every memory limit is at least `min` (default 16Mi).",
@@ -48,12 +60,12 @@ spec:
 )
 
 
-def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
+def check(pod: PodModel, params: Params, context: Context) -> Iterator[Violation]:
     for container in pod.resource_containers:
         limit = container.memory_limit
         if limit is None or limit.value is None or limit.value <= 0:
             continue
-        minimum = parse_quantity(params["min"])  # (read only when there is a limit)
+        minimum = params.min  # (read only when there is a limit)
         if limit.value < minimum:
             yield Violation(f"{container.label} memory limit {human(limit.value)}{where(limit)}"
                             f" is below {human(minimum)}: it is OOM-killed at start",

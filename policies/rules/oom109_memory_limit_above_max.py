@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from oomguard.policies.quantity import human, parse_quantity
@@ -18,6 +20,16 @@ ENABLED = False
 REQUIRES = MEMORY_LIMIT  # every violation needs it; the engine skips models without it
 PARAMS: dict[str, Any] = {"max": {"type": ["string", "integer"], "format": "quantity"}}
 DEFAULTS: dict[str, Any] = {"max": "8Gi"}
+
+
+@dataclass(frozen=True)
+class Params:
+    max: Decimal  # bytes
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Params:
+        return cls(max=parse_quantity(values["max"]))
+
 
 DOC = RuleDoc(
     what="Checks that no container's memory limit is above `max` (a per-container ceiling, "
@@ -50,8 +62,8 @@ spec:
 )
 
 
-def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
-    maximum = parse_quantity(params["max"])
+def check(pod: PodModel, params: Params, context: Context) -> Iterator[Violation]:
+    maximum = params.max
     for container in pod.resource_containers:
         limit = container.memory_limit
         if limit is not None and limit.value is not None and limit.value > maximum:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
-from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
-from oomguard.policies.workload.facts import BEST_EFFORT, qos_class
+from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation
+from oomguard.policies.workload.facts import BEST_EFFORT
 from oomguard.policies.workload.model import PodModel
 
 CODE = "OOM110"
@@ -46,8 +46,8 @@ spec:
 )
 
 
-def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
-    if pod.resource_containers and qos_class(pod) == BEST_EFFORT:
+def check(pod: PodModel, params: NoParams, context: Context) -> Iterator[Violation]:
+    if pod.resource_containers and pod.qos == BEST_EFFORT:
         yield Violation("the pod is BestEffort (no cpu or memory requests or limits): "
                         "oom_score_adj 1000, first to be OOM-killed and evicted",
                         (*pod.spec_path, "containers"))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
-from oomguard.policies.workload.facts import GUARANTEED, qos_class
+from oomguard.policies.workload.facts import GUARANTEED
 from oomguard.policies.workload.model import PodModel
 
 CODE = "OOM111"
@@ -26,6 +27,21 @@ DEFAULTS: dict[str, Any] = {
     "selector": {},
     "all": False,
 }
+
+
+@dataclass(frozen=True)
+class Params:
+    priority_classes: frozenset[str]
+    namespaces: frozenset[str]
+    selector: Mapping[str, str]
+    all: bool
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Params:
+        return cls(priority_classes=frozenset(values.get("priority-classes") or ()),
+                   namespaces=frozenset(values.get("namespaces") or ()),
+                   selector=dict(values.get("selector") or {}), all=bool(values.get("all")))
+
 
 DOC = RuleDoc(
     what="Requires Guaranteed QoS of pods selected as critical: by priority class (default "
@@ -66,26 +82,26 @@ spec:
 )
 
 
-def _selected(pod: PodModel, params: Mapping[str, Any]) -> str | None:
-    if params.get("all"):
+def _selected(pod: PodModel, params: Params) -> str | None:
+    if params.all:
         return "every workload must be Guaranteed"
-    if pod.priority_class and pod.priority_class in params.get("priority-classes", ()):
+    if pod.priority_class and pod.priority_class in params.priority_classes:
         return f"priority class {pod.priority_class}"
     namespace = pod.ref.namespace
-    if namespace and namespace in params.get("namespaces", ()):
+    if namespace and namespace in params.namespaces:
         return f"namespace {namespace}"
-    selector = params.get("selector") or {}
+    selector = params.selector
     labels = pod.template_labels if pod.template_path is not None else pod.labels
     if selector and all(str(labels.get(k)) == v for k, v in selector.items()):
         return "labels " + ",".join(f"{k}={v}" for k, v in selector.items())
     return None
 
 
-def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
+def check(pod: PodModel, params: Params, context: Context) -> Iterator[Violation]:
     reason = _selected(pod, params)
     if reason is None:
         return
-    qos = qos_class(pod)
+    qos = pod.qos
     if qos != GUARANTEED:
         yield Violation(f"the pod is critical ({reason}) but its QoS class is {qos}: set cpu "
                         "and memory requests equal to limits on every container so it is "

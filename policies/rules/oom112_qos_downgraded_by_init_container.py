@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
-from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
-from oomguard.policies.workload.facts import BURSTABLE, qos_class
+from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation
+from oomguard.policies.workload.facts import BURSTABLE
 from oomguard.policies.workload.model import INIT_CONTAINERS, Container, PodModel
 
 CODE = "OOM112"
@@ -68,13 +68,13 @@ def _guaranteed_shape(container: Container) -> bool:
     return True
 
 
-def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
+def check(pod: PodModel, params: NoParams, context: Context) -> Iterator[Violation]:
     if pod.pod_requests or pod.pod_limits or not pod.regular:
         return
     for container in pod.regular:
         if not _guaranteed_shape(container):
             return
-    if qos_class(pod) != BURSTABLE:
+    if pod.qos != BURSTABLE:
         return
     for container in pod.init:
         if not _guaranteed_shape(container):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
-from oomguard.policies.rule import Context, RuleDoc, Scope, Violation, format_path
+from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation, format_path
 from oomguard.policies.workload.model import OOM_SCORE_ADJ_KEY, PodModel
 
 CODE = "OOM113"
@@ -51,7 +51,7 @@ spec:
 )
 
 
-def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
+def check(pod: PodModel, params: NoParams, context: Context) -> Iterator[Violation]:
     for path in pod.oom_score_adj_paths:
         container = None
         for c in pod.containers:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
-from oomguard.policies.rule import Context, Path, RuleDoc, Scope, Violation
+from oomguard.policies.rule import Context, NoParams, Path, RuleDoc, Scope, Violation
 from oomguard.policies.workload.model import PodModel
 
 CODE = "OOM114"
@@ -54,7 +54,7 @@ spec:
 )
 
 
-def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
+def check(pod: PodModel, params: NoParams, context: Context) -> Iterator[Violation]:
     for container in pod.resource_containers:
         if not container.exec_commands and "oom_" not in container.command_text:
             continue  # the common case: no command of this container mentions it

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
-from oomguard.policies.workload.facts import oom_score_adj, qos_class
+from oomguard.policies.workload.facts import oom_score_adj
 from oomguard.policies.workload.model import PodModel
 
 CODE = "OOM115"
@@ -16,6 +17,16 @@ SCOPE = Scope.WORKLOAD
 ENABLED = False
 PARAMS: dict[str, Any] = {"max": {"type": "integer", "minimum": -1000, "maximum": 1000}}
 DEFAULTS: dict[str, Any] = {"max": 900}
+
+
+@dataclass(frozen=True)
+class Params:
+    max: int
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Params:
+        return cls(max=int(values["max"]))
+
 
 DOC = RuleDoc(
     what="Flags containers whose oom_score_adj, as the kubelet computes it for a node of "
@@ -52,13 +63,13 @@ spec:
 )
 
 
-def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
+def check(pod: PodModel, params: Params, context: Context) -> Iterator[Violation]:
     capacity = int(context.node_memory) if context.node_memory else None
-    qos = qos_class(pod)
+    qos = pod.qos
     for container in pod.resource_containers:
         score = oom_score_adj(pod, container, capacity, qos)
-        if score is not None and score > params["max"]:
+        if score is not None and score > params.max:
             yield Violation(f"container {container.name!r} gets oom_score_adj {score} "
-                            f"({qos}) on a node of this size, above {params['max']}: it is "
+                            f"({qos}) on a node of this size, above {params.max}: it is "
                             "among the first the kernel kills", container.resources_path,
                             container.name)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
-from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation
 from oomguard.policies.workload.model import MEMORY_EMPTYDIR, PodModel
 
 CODE = "OOM120"
@@ -55,7 +55,7 @@ spec:
 )
 
 
-def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
+def check(pod: PodModel, params: NoParams, context: Context) -> Iterator[Violation]:
     for volume in pod.volumes:
         if volume.emptydir_medium == "Memory" and volume.size_limit is None:
             yield Violation(f"emptyDir {volume.name!r} is tmpfs (medium: Memory) without "

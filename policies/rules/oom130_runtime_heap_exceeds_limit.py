@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 from oomguard.policies.quantity import human
-from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation
 from oomguard.policies.workload.model import MEMORY_LIMIT, PodModel
-from oomguard.policies.workload.runtime_heap import heap_settings
 
 CODE = "OOM130"
 NAME = "runtime-heap-exceeds-limit"
@@ -56,12 +55,12 @@ spec:
 )
 
 
-def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
+def check(pod: PodModel, params: NoParams, context: Context) -> Iterator[Violation]:
     for container in pod.resource_containers:
         limit = container.memory_limit
         if limit is None or limit.value is None or limit.value <= 0:
             continue
-        for heap in heap_settings(container):
+        for heap in container.heap_settings:
             if heap.kind == "max-heap" and heap.value >= limit.value:
                 yield Violation(f"{container.label}: {heap.text} ({human(heap.value)}) >= "
                                 f"memory limit {human(limit.value)}: the heap alone can exceed "

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from oomguard.policies.quantity import human
 from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
-from oomguard.policies.rules._common import decimal_param
 from oomguard.policies.workload.model import PodModel
-from oomguard.policies.workload.runtime_heap import heap_settings
 
 CODE = "OOM131"
 NAME = "runtime-heap-headroom-low"
@@ -21,6 +21,18 @@ PARAMS: dict[str, Any] = {
     "max-ram-percentage": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
 }
 DEFAULTS: dict[str, Any] = {"max-fraction": 0.85, "max-ram-percentage": 85}
+
+
+@dataclass(frozen=True)
+class Params:
+    max_fraction: Decimal  # max-fraction
+    max_ram_percentage: Decimal  # max-ram-percentage
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Params:
+        return cls(max_fraction=Decimal(str(values["max-fraction"])),
+                   max_ram_percentage=Decimal(str(values["max-ram-percentage"])))
+
 
 DOC = RuleDoc(
     what="Flags a declared heap above `max-fraction` (default 0.85) of the memory limit, and "
@@ -55,14 +67,14 @@ spec:
 )
 
 
-def check(pod: PodModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
+def check(pod: PodModel, params: Params, context: Context) -> Iterator[Violation]:
     for container in pod.resource_containers:
-        heaps = heap_settings(container)
+        heaps = container.heap_settings
         if not heaps:
             continue  # the common case
         limit = container.memory_limit
-        fraction = decimal_param(params["max-fraction"])
-        max_percent = decimal_param(params["max-ram-percentage"])
+        fraction = params.max_fraction
+        max_percent = params.max_ram_percentage
         for heap in heaps:
             if heap.kind == "max-ram-percentage":
                 if heap.value > max_percent:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
-from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation
 from oomguard.policies.workload.runmodel import HpaModel
 
 CODE = "OOM140"
@@ -75,7 +75,7 @@ spec:
 )
 
 
-def check(hpa: HpaModel, params: Mapping[str, Any], context: Context) -> Iterator[Violation]:
+def check(hpa: HpaModel, params: NoParams, context: Context) -> Iterator[Violation]:
     workload = hpa.target_workload()
     if workload is None:
         return

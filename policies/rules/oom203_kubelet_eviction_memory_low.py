@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from oomguard.policies.node.rulekit import KUBELET_CONFIG_HEADER
@@ -18,6 +20,16 @@ SCOPE = Scope.KUBELET
 ENABLED = True
 PARAMS: dict[str, Any] = {"min": {"type": ["string", "integer"], "format": "quantity"}}
 DEFAULTS: dict[str, Any] = {"min": "100Mi"}
+
+
+@dataclass(frozen=True)
+class Params:
+    min: Decimal  # bytes
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Params:
+        return cls(min=parse_quantity(values["min"]))
+
 
 DOC = RuleDoc(
     what="Flags a hard `memory.available` threshold below `min` (default 100Mi). A "
@@ -39,9 +51,9 @@ evictionHard:
 )
 
 
-def check(node: KubeletSubject, params: Mapping[str, Any], context: Context
+def check(node: KubeletSubject, params: Params, context: Context
           ) -> Iterator[Violation]:
-    minimum = parse_quantity(params["min"])
+    minimum = params.min
     threshold = node.settings.hard_memory()
     if threshold is None or not threshold.usable:
         return  # unknown, absent or disabled: OOM201; invalid: OOM206

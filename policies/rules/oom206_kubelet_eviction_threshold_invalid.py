@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from oomguard.policies.node.rulekit import KUBELET_CONFIG_HEADER
@@ -12,7 +12,7 @@ from oomguard.policies.node.thresholds import (
     minimum_reclaim_error,
     parse_threshold,
 )
-from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation
 
 CODE = "OOM206"
 NAME = "kubelet-eviction-threshold-invalid"
@@ -58,7 +58,7 @@ _CHECKS: dict[str, Callable[[str, object], str | None]] = {
 }
 
 
-def check(node: KubeletSubject, params: Mapping[str, Any], context: Context
+def check(node: KubeletSubject, params: NoParams, context: Context
           ) -> Iterator[Violation]:
     settings = node.settings
     for problem in settings.flag_problems:

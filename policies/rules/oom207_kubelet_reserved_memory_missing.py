@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 from oomguard.policies.node.kubelet import RESERVABLE
 from oomguard.policies.node.rulekit import KUBELET_CONFIG_HEADER
 from oomguard.policies.node.subjects import KubeletSubject
 from oomguard.policies.quantity import human
-from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation
 
 CODE = "OOM207"
 NAME = "kubelet-reserved-memory-missing"
@@ -65,7 +65,7 @@ def _invalid(node: KubeletSubject) -> Iterator[Violation]:
             yield Violation(f"{reserved.error}: the kubelet refuses to start", (name, "memory"))
 
 
-def check(node: KubeletSubject, params: Mapping[str, Any], context: Context
+def check(node: KubeletSubject, params: NoParams, context: Context
           ) -> Iterator[Violation]:
     invalid = list(_invalid(node))
     yield from invalid

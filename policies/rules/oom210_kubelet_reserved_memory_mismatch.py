@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 from oomguard.policies.node.rulekit import KUBELET_CONFIG_HEADER
 from oomguard.policies.node.subjects import KubeletSubject
 from oomguard.policies.quantity import QuantityError, human, parse_quantity, quantity_text
-from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation
 
 CODE = "OOM210"
 NAME = "kubelet-reserved-memory-mismatch"
@@ -90,7 +90,7 @@ def _reserved_total(entries: list[Any]) -> tuple[Decimal, list[Violation]]:
     return total, problems
 
 
-def check(node: KubeletSubject, params: Mapping[str, Any], context: Context
+def check(node: KubeletSubject, params: NoParams, context: Context
           ) -> Iterator[Violation]:
     settings = node.settings
     if settings.memory_manager_policy() != "Static":

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 from oomguard.policies.node.rulekit import KUBELET_CONFIG_HEADER
 from oomguard.policies.node.subjects import KubeletSubject
 from oomguard.policies.quantity import human
-from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation
 
 CODE = "OOM212"
 NAME = "kubelet-reserved-below-recommended"
@@ -54,7 +54,7 @@ def recommended(capacity: Decimal) -> Decimal:
     return total
 
 
-def check(node: KubeletSubject, params: Mapping[str, Any], context: Context
+def check(node: KubeletSubject, params: NoParams, context: Context
           ) -> Iterator[Violation]:
     if context.node_memory is None:
         return  # off without node.memory

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 from oomguard.policies.node.subjects import SysctlSubject
 from oomguard.policies.node.sysctl import integer_value
-from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation
 
 CODE = "OOM220"
 NAME = "node-panic-on-oom"
@@ -34,7 +34,7 @@ _MEANING = {1: "the kernel panics on any system-wide out-of-memory",
                "memory limit"}
 
 
-def check(node: SysctlSubject, params: Mapping[str, Any], context: Context
+def check(node: SysctlSubject, params: NoParams, context: Context
           ) -> Iterator[Violation]:
     entry = node.get("vm.panic_on_oom")
     value = integer_value(entry.value) if entry is not None else None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 from oomguard.policies.node.subjects import SysctlSubject
 from oomguard.policies.node.sysctl import integer_value
-from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation
 
 CODE = "OOM221"
 NAME = "node-overcommit-memory"
@@ -35,7 +35,7 @@ _MEANING = {0: "heuristic overcommit: the kernel refuses allocations it guesses 
                "overcommit_ratio% of RAM) is reached, in containers far below their limits"}
 
 
-def check(node: SysctlSubject, params: Mapping[str, Any], context: Context
+def check(node: SysctlSubject, params: NoParams, context: Context
           ) -> Iterator[Violation]:
     entry = node.get("vm.overcommit_memory")
     if entry is None:

@@ -176,7 +176,7 @@ def oom103(v: View, params: Mapping[str, Any]) -> str:
 
 
 def ratio(max_ratio: Any) -> Fraction:
-    """The policy's max-ratio as an exact fraction (policies.rules._common.decimal_param)."""
+    """The policy's max-ratio as an exact fraction (OOM104 Params: Decimal(str(max-ratio)))."""
     return Fraction(Decimal(str(max_ratio)))
 
 

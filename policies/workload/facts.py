@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from oomguard.policies.workload.model import QOS_RESOURCES, Container, PodModel
+if TYPE_CHECKING:  # the model imports this module (PodModel.qos): types only here
+    from oomguard.policies.workload.model import Container, PodModel
+
+# What QoS is computed from (supportedQoSComputeResources, pkg/apis/core/v1/helper/qos/qos.go)
+QOS_RESOURCES = ("cpu", "memory")
 
 GUARANTEED = "Guaranteed"
 BURSTABLE = "Burstable"
@@ -42,9 +46,7 @@ def qos_class(model: PodModel) -> str:
     summed per resource, and Guaranteed needs every container to limit both resources and
     the sums of requests to equal the sums of limits.
     """
-    if model.qos_cache is None:
-        model.qos_cache = _compute_qos(model)
-    return model.qos_cache
+    return _compute_qos(model)
 
 
 def _compute_qos(model: PodModel) -> str:
@@ -149,7 +151,7 @@ def oom_score_adj(model: PodModel, container: Container, capacity: int | None,
     """
     if model.priority_class == NODE_CRITICAL_PRIORITY_CLASS:
         return GUARANTEED_OOM_SCORE_ADJ
-    qos = qos or qos_class(model)
+    qos = qos or model.qos
     if qos == GUARANTEED:
         return GUARANTEED_OOM_SCORE_ADJ
     if qos == BEST_EFFORT:
@@ -176,12 +178,9 @@ def oom_score_adj(model: PodModel, container: Container, capacity: int | None,
 
 
 def pod_facts(model: PodModel, node_memory: Decimal | None) -> dict[str, Any]:
-    """The facts shown in JSON output and used by rules (cached on the model per node size)."""
+    """The facts shown in JSON output (for a node of ``node_memory`` bytes, if known)."""
     capacity = int(node_memory) if node_memory else None
-    cache = model.facts_cache
-    if cache is not None and cache.get("_capacity") == capacity:
-        return cache
-    qos = qos_class(model)
+    qos = model.qos
     containers = []
     for container in model.resource_containers:
         request, limit = container.memory_request, container.memory_limit
@@ -205,11 +204,5 @@ def pod_facts(model: PodModel, node_memory: Decimal | None) -> dict[str, Any]:
         "qos": qos,
         "podMemoryRequest": pod_memory_request(model),
         "containers": containers,
-        "_capacity": capacity,
     }
-    model.facts_cache = facts
     return facts
-
-
-def public_facts(facts: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in facts.items() if not k.startswith("_")}

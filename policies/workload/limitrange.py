@@ -9,19 +9,13 @@ SetDefaults_LimitRangeItem (pkg/apis/core/v1/defaults.go): for type Container, a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from oomguard.policies.kinds import LIMIT_RANGE
 from oomguard.policies.rule import Path
-from oomguard.policies.workload.model import (
-    QOS_RESOURCES,
-    PodModel,
-    Quantity,
-    _quantity,
-    as_mapping,
-)
+from oomguard.policies.workload.model import Quantity, _quantity, as_mapping
 
 
 @dataclass(frozen=True)
@@ -78,26 +72,3 @@ def container_defaults(obj: Mapping[str, Any]) -> ContainerDefaults | None:
     namespace = None if meta.get("namespace") is None else str(meta.get("namespace"))
     return ContainerDefaults(namespace, name, limits, requests)
 
-
-def applicable(defaults: Iterable[ContainerDefaults], namespace: str | None
-               ) -> list[ContainerDefaults]:
-    return [d for d in defaults if d.namespace == namespace]
-
-
-def apply_limit_ranges(model: PodModel, defaults: Iterable[ContainerDefaults]) -> None:
-    """Fill missing cpu/memory limits and requests of the model's containers."""
-    for lr in applicable(defaults, model.namespace):
-        for container in model.resource_containers:
-            for name in QOS_RESOURCES:
-                if name not in container.limits and name in lr.limits:
-                    value = lr.limits[name]
-                    container.limits[name] = Quantity(value.raw, value.value,
-                                                      container.resources_path, lr.label)
-                if name not in container.requests and name in lr.requests:
-                    value = lr.requests[name]
-                    container.requests[name] = Quantity(value.raw, value.value,
-                                                        container.resources_path, lr.label)
-            container.sync_memory()
-    model.facts_cache = None
-    model.qos_cache = None
-    model.features_cache = None

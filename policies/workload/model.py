@@ -9,18 +9,21 @@ has filled what is missing (plugin/pkg/admission/limitranger/admission.go).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from oomguard.policies.ignores import IGNORE_ANNOTATION, annotation_suppressions
 from oomguard.policies.quantity import QuantityError, parse_quantity
 from oomguard.policies.rule import ObjectRef, Path, Scope, Suppression
 from oomguard.policies.source import Map, Seq
+from oomguard.policies.workload.facts import QOS_RESOURCES, pod_facts, qos_class
+from oomguard.policies.workload.runtime_heap import HeapSetting, heap_settings
 
-QOS_RESOURCES = ("cpu", "memory")
+if TYPE_CHECKING:  # (limitrange reads LimitRange objects into this module's Quantity)
+    from oomguard.policies.workload.limitrange import ContainerDefaults
 
 # Features of a pod spec a rule may declare it needs (``REQUIRES`` in its module): the engine
 # runs the rule only on models that have it. Each one is implied by every violation of the
@@ -129,11 +132,13 @@ class Container:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     resources_path: Path = ()
     # requests["memory"] and limits["memory"]: nearly every rule reads them, so they are
-    # plain attributes, kept in step by sync_memory() wherever those dicts change
+    # plain attributes, set by sync_memory() once build_pod_model has defaulted the dicts
     memory_request: Quantity | None = None
     memory_limit: Quantity | None = None
-    # computed once per evaluation by policies.workload.runtime_heap (OOM130 and OOM131 share it)
-    heap_cache: list[Any] | None = field(default=None, repr=False, compare=False)
+    # Derived data, computed on first use by this class only (the model is complete once
+    # build_pod_model returns it, so nothing is ever reset):
+    _heaps: list[HeapSetting] | None = field(default=None, init=False, repr=False,
+                                             compare=False)
     _command: list[str] | None = field(default=None, init=False, repr=False, compare=False)
     _args: list[str] | None = field(default=None, init=False, repr=False, compare=False)
     _env: list[EnvVar] | None = field(default=None, init=False, repr=False, compare=False)
@@ -164,6 +169,13 @@ class Container:
         if self._mounts is None:
             self._mounts = _volume_mounts(self.raw.get("volumeMounts"), self.path)
         return self._mounts
+
+    @property
+    def heap_settings(self) -> list[HeapSetting]:
+        """The effective runtime heap settings (policies.workload.runtime_heap)."""
+        if self._heaps is None:
+            self._heaps = heap_settings(self)
+        return self._heaps
 
     def sets_env(self, names: frozenset[str]) -> bool:
         """Whether one of ``names`` is among the env vars (without building :attr:`env`)."""
@@ -214,10 +226,12 @@ class PodModel:
     oom_score_adj_paths: list[Path]  # where a (non-existent) oomScoreAdj field is set
     problems: list[tuple[str, Path]] = field(default_factory=list)
     scope: Scope = Scope.WORKLOAD
-    facts_cache: dict[str, Any] | None = None
-    qos_cache: str | None = None  # computed once per evaluation by policies.workload.facts
-    quantities_cache: list[tuple[Quantity, Container | None]] | None = None
-    features_cache: frozenset[str] | None = None
+    # Derived data, computed on first use by this class only (see Container._heaps)
+    _qos: str | None = field(default=None, init=False, repr=False, compare=False)
+    _quantities: list[tuple[Quantity, Container | None]] | None = field(
+        default=None, init=False, repr=False, compare=False)
+    _features: frozenset[str] | None = field(default=None, init=False, repr=False,
+                                             compare=False)
     # the containers by group, made once here: every rule walks one of them
     # (resource_containers: regular, init and sidecar, not ephemeral, which have no resources)
     resource_containers: list[Container] = field(init=False, repr=False, compare=False)
@@ -240,11 +254,19 @@ class PodModel:
     def namespace(self) -> str | None:
         return self.ref.namespace
 
+    @property
+    def qos(self) -> str:
+        """The pod's QoS class (policies.workload.facts.qos_class; OOM110, 111, 112, 115 and
+        the facts read it)."""
+        if self._qos is None:
+            self._qos = qos_class(self)
+        return self._qos
+
     def memory_quantities(self) -> list[tuple[Quantity, Container | None]]:
         """Every memory quantity written in the pod spec, with its container when it has
         one. (Made once per model: OOM105, OOM106 and :meth:`features` read it.)"""
-        if self.quantities_cache is not None:
-            return self.quantities_cache
+        if self._quantities is not None:
+            return self._quantities
         found: list[tuple[Quantity, Container | None]] = []
         for container in self.resource_containers:
             for resources in (container.declared_requests, container.declared_limits):
@@ -258,13 +280,12 @@ class PodModel:
         for volume in self.volumes:
             if volume.size_limit is not None and volume.emptydir_medium == "Memory":
                 found.append((volume.size_limit, None))
-        self.quantities_cache = found
+        self._quantities = found
         return found
 
     def features(self) -> frozenset[str]:
-        """Which of :data:`FEATURES` the spec has, once defaulted (LimitRange defaulting
-        resets it)."""
-        found = self.features_cache
+        """Which of :data:`FEATURES` the spec has, once defaulted."""
+        found = self._features
         if found is None:  # (plain loops, not any() over generators: this runs per model)
             limited = "memory" in self.pod_limits
             for container in self.resource_containers:
@@ -280,10 +301,13 @@ class PodModel:
                 (MEMORY_LIMIT, limited), (MEMORY_QUANTITY, bool(self.memory_quantities())),
                 (MEMORY_EMPTYDIR, tmpfs), (INIT_CONTAINERS, bool(self.init)),
                 (OOM_SCORE_ADJ_KEY, bool(self.oom_score_adj_paths))) if present]
-            found = self.features_cache = frozenset(have)
+            found = self._features = frozenset(have)
         return found
 
     # -- Subject protocol -------------------------------------------------------------
+    def facts_for(self, node_memory: Decimal | None) -> dict[str, Any]:
+        return pod_facts(self, node_memory)
+
     def locate(self, path: Path) -> tuple[int, int] | None:
         if not self.positional:  # parsed JSON (the webhook): no positions
             return None
@@ -298,11 +322,6 @@ class PodModel:
             found += annotation_suppressions(self.template_annotations,
                                              (*self.template_path, "metadata"))
         return found
-
-    def facts(self) -> dict[str, Any]:
-        from oomguard.policies.workload.facts import pod_facts
-
-        return pod_facts(self, None)
 
 
 def locate(root: Any, path: Path) -> tuple[int, int] | None:
@@ -458,17 +477,15 @@ def object_ref(obj: Mapping[str, Any]) -> ObjectRef:
     meta = obj.get("metadata")
     if not isinstance(meta, dict):  # a dict, or the linter's positional Map
         meta = {}
-    # (every object of a review or a file gets one: the helpers are spelled out)
     api_version, kind = obj.get("apiVersion"), obj.get("kind")
     namespace, name = meta.get("namespace"), meta.get("name")
-    return _new_ref(ObjectRef, (
-        api_version if api_version is None or type(api_version) is str else str(api_version),
-        kind if kind is None or type(kind) is str else str(kind),
-        namespace if namespace is None or type(namespace) is str else str(namespace),
-        name if name is None or type(name) is str else str(name)))
+    return ObjectRef(
+        api_version=_text(api_version), kind=_text(kind), namespace=_text(namespace),
+        name=_text(name))
 
 
-_new_ref = tuple.__new__  # the named tuple's own __new__ is a Python function
+def _text(value: Any) -> str | None:
+    return value if value is None or type(value) is str else str(value)
 
 
 _CONTAINER_KEYS = (("initContainers", "init"), ("containers", "container"),
@@ -476,8 +493,10 @@ _CONTAINER_KEYS = (("initContainers", "init"), ("containers", "container"),
 
 
 def build_pod_model(obj: Mapping[str, Any], template_path: Path | None,
-                    file: str | None = None, may_hold_oom_score_adj: bool = True) -> PodModel:
-    """Model one pod-bearing object; raises ModelError when it has no usable pod spec.
+                    file: str | None = None, may_hold_oom_score_adj: bool = True,
+                    limit_ranges: Sequence[ContainerDefaults] = ()) -> PodModel:
+    """Model one pod-bearing object, defaulted by the API server and by the LimitRanges of
+    its namespace among ``limit_ranges``; raises ModelError when it has no usable pod spec.
 
     ``may_hold_oom_score_adj`` False (the text it came from lacks the word) skips the scan
     of the whole spec for that key.
@@ -547,6 +566,8 @@ def build_pod_model(obj: Mapping[str, Any], template_path: Path | None,
         oom_score_adj_paths=oom_paths, problems=problems,
     )
     apply_pod_defaults(model)
+    if limit_ranges:
+        apply_limit_ranges(model, limit_ranges)
     return model
 
 
@@ -570,3 +591,23 @@ def apply_pod_defaults(model: PodModel) -> None:
             if name in QOS_RESOURCES and name not in model.pod_requests:
                 model.pod_requests[name] = defaulted_from_limit(limit)
 
+
+def apply_limit_ranges(model: PodModel, defaults: Sequence[ContainerDefaults]) -> None:
+    """Fill missing cpu/memory limits and requests of the containers from the LimitRanges
+    of the model's namespace, as the LimitRanger admission plugin does
+    (plugin/pkg/admission/limitranger/admission.go, mergeContainerResources). Part of
+    building the model: nothing has read a derived value yet."""
+    for lr in defaults:
+        if lr.namespace != model.namespace:
+            continue
+        for container in model.resource_containers:
+            for name in QOS_RESOURCES:
+                if name not in container.limits and name in lr.limits:
+                    value = lr.limits[name]
+                    container.limits[name] = Quantity(value.raw, value.value,
+                                                      container.resources_path, lr.label)
+                if name not in container.requests and name in lr.requests:
+                    value = lr.requests[name]
+                    container.requests[name] = Quantity(value.raw, value.value,
+                                                        container.resources_path, lr.label)
+            container.sync_memory()

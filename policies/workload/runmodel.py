@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from oomguard.policies.ignores import annotation_suppressions
@@ -75,7 +76,12 @@ class HpaModel:
         annotations = meta.get("annotations") if isinstance(meta, dict) else None
         return annotation_suppressions(annotations) if isinstance(annotations, dict) else []
 
-    def facts(self) -> dict[str, Any]:
+    positional = True
+
+    def features(self) -> frozenset[str]:
+        return frozenset()
+
+    def facts_for(self, node_memory: Decimal | None) -> dict[str, Any]:
         return {}
 
 

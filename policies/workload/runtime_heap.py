@@ -19,9 +19,12 @@ import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from oomguard.policies.rule import Path
-from oomguard.policies.workload.model import Container
+
+if TYPE_CHECKING:  # the model imports this module (Container.heap_settings): types only here
+    from oomguard.policies.workload.model import Container
 
 JAVA_ENV_ORDER = ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "JAVA_OPTS", "_JAVA_OPTIONS")
 _JVM_HEAP = re.compile(r"^-(?:Xmx|XX:MaxHeapSize=)(\d+)([kKmMgGtT]?)$")
@@ -90,14 +93,13 @@ def _node(words: list[tuple[str, Path]]) -> Iterator[HeapSetting]:
 
 
 def heap_settings(container: Container) -> list[HeapSetting]:
-    """The effective heap settings of a container, per runtime and kind (last one wins)."""
-    found = container.heap_cache
-    if found is None:
-        text = container.command_text
-        # the common case, nothing that sets a heap, decided without further calls
-        mentions = (text and _mentions_heap(text)) or container.sets_env(_HEAP_ENV)
-        found = container.heap_cache = _heap_settings(container) if mentions else []
-    return found
+    """The effective heap settings of a container, per runtime and kind (last one wins).
+    (Rules read them as ``Container.heap_settings``, computed once.)"""
+    text = container.command_text
+    # the common case, nothing that sets a heap, decided without further calls
+    if (text and _mentions_heap(text)) or container.sets_env(_HEAP_ENV):
+        return _heap_settings(container)
+    return []
 
 
 _HEAP_ENV = frozenset({*JAVA_ENV_ORDER, "NODE_OPTIONS", "GOMEMLIMIT"})
