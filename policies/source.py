@@ -39,8 +39,11 @@ from ruamel.yaml.events import (
 )
 from ruamel.yaml.reader import ReaderError
 
+from oomguard.policies.rule import Path
+
 try:  # the C parser; ruamel.yaml.clib is a declared dependency
-    from ruamel.yaml.cyaml import CParser as _Parser
+    # (ruamel.yaml.cyaml imports CParser from the C extension without re-exporting it)
+    from ruamel.yaml.cyaml import CParser as _Parser  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - pure-Python fallback keeps working, slower
     from ruamel.yaml.parser import Parser
     from ruamel.yaml.reader import Reader
@@ -469,3 +472,21 @@ def iter_documents(text: str) -> Iterator[Document]:
             dispose = getattr(parser, "dispose", None)
             if dispose is not None:
                 dispose()
+
+
+def locate(root: Any, path: Path) -> tuple[int, int] | None:
+    """Position of the deepest node along ``path`` that exists (key position for map keys)."""
+    node = root
+    best: tuple[int, int] | None = getattr(root, "pos", None)
+    for part in path:
+        if isinstance(node, Map) and isinstance(part, str) and part in node:
+            best = node.key_pos.get(part, best)
+            node = node[part]
+        elif isinstance(node, Seq) and isinstance(part, int) and 0 <= part < len(node):
+            best = node.item_pos[part] if part < len(node.item_pos) else best
+            node = node[part]
+        else:
+            break
+    if best is None or best == (0, 0):
+        return None
+    return best

@@ -21,7 +21,7 @@ from oomguard.policies.node.kubelet import KubeletSettings, settings_from_config
 from oomguard.policies.node.subjects import KubeletSubject, Position, comment_suppressions
 from oomguard.policies.rule import ObjectRef, Suppression
 from oomguard.policies.source import iter_documents
-from oomguard.policies.workload.model import locate as locate_in
+from oomguard.policies.source import locate as locate_in
 
 _DOC_SEPARATOR = re.compile(r"^---(?:[ \t].*)?$")
 _KUBELET_CONFIG_KIND = re.compile(r"^kind:[ \t]*[\"']?KubeletConfiguration\b", re.MULTILINE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from oomguard.policies.node.kubelet import RESERVABLE
@@ -79,7 +80,7 @@ def check(node: KubeletSubject, params: NoParams, context: Context
         ("kubeReserved",) if settings.written("kubeReserved") else ())
     eviction = settings.hard_memory_bytes(context.node_memory)
     if context.node_memory is not None and eviction is not None:
-        allocatable = max(context.node_memory - eviction, 0)
+        allocatable = max(context.node_memory - eviction, Decimal(0))
         left = (f"allocatable memory is {human(allocatable)} of {human(context.node_memory)}"
                 f" (only the hard eviction threshold {human(eviction)} is held back)")
     else:

@@ -351,10 +351,11 @@ def oom113(v: View, params: Mapping[str, Any]) -> str:
                "nothing; the kill order follows the QoS class'")
     label = "\"ephemeral container '\" + " + cel.name("c") + " + \"'\" + "
     parts = []
-    for name, containers, labelled in (
-            ("init", v.init, lambda c: cel.init_label(c) + " + "),
-            ("main", v.main, lambda c: cel.main_label(c) + " + "),
-            ("ephemeral", f"{v.spec}.?ephemeralContainers.orValue([])", lambda c: label)):
+    groups: list[tuple[str, str, Callable[[str], str]]] = [
+        ("init", v.init, lambda c: cel.init_label(c) + " + "),
+        ("main", v.main, lambda c: cel.main_label(c) + " + "),
+        ("ephemeral", f"{v.spec}.?ephemeralContainers.orValue([])", lambda c: label)]
+    for name, containers, labelled in groups:
         # one variable per search: nested comprehensions are limited in depth
         found = finding(cel.name("c"), labelled("c") + message)
         parts.append(v.define(f"oom113_{name}",

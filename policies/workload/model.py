@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from oomguard.policies.ignores import IGNORE_ANNOTATION, annotation_suppressions
 from oomguard.policies.quantity import QuantityError, parse_quantity
 from oomguard.policies.rule import ObjectRef, Path, Scope, Suppression
-from oomguard.policies.source import Map, Seq
+from oomguard.policies.source import Map, Seq, locate
 from oomguard.policies.workload.facts import QOS_RESOURCES, pod_facts, qos_class
 from oomguard.policies.workload.runtime_heap import HeapSetting, heap_settings
 
@@ -322,24 +322,6 @@ class PodModel:
             found += annotation_suppressions(self.template_annotations,
                                              (*self.template_path, "metadata"))
         return found
-
-
-def locate(root: Any, path: Path) -> tuple[int, int] | None:
-    """Position of the deepest node along ``path`` that exists (key position for map keys)."""
-    node = root
-    best: tuple[int, int] | None = getattr(root, "pos", None)
-    for part in path:
-        if isinstance(node, Map) and isinstance(part, str) and part in node:
-            best = node.key_pos.get(part, best)
-            node = node[part]
-        elif isinstance(node, Seq) and isinstance(part, int) and 0 <= part < len(node):
-            best = node.item_pos[part] if part < len(node.item_pos) else best
-            node = node[part]
-        else:
-            break
-    if best is None or best == (0, 0):
-        return None
-    return best
 
 
 def get_path(root: Any, path: Path) -> Any:

@@ -15,7 +15,8 @@ from typing import Any
 
 from oomguard.policies.ignores import annotation_suppressions
 from oomguard.policies.rule import ObjectRef, Path, Scope, Suppression
-from oomguard.policies.workload.model import PodModel, get_path, locate, object_ref
+from oomguard.policies.source import locate
+from oomguard.policies.workload.model import PodModel, get_path, object_ref
 
 WorkloadKey = tuple[str | None, str | None, str | None]  # namespace, kind, name
 
