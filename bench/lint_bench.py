@@ -106,7 +106,7 @@ def main() -> int:
     # source, and with PYTHONDONTWRITEBYTECODE set every start would recompile every module.
     import compileall
 
-    for package in ("policies", "linter"):
+    for package in ("oomguard", "policies", "linter"):
         compileall.compile_dir(str(ROOT / package), quiet=1)
     oomguard = [sys.executable, "-m", "oomguard", "lint"]
     floor = [sys.executable, "-c", FLOOR_SCRIPT]

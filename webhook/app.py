@@ -98,7 +98,8 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         runtime = current
         try:  # runtime.engine is read once: a reload meanwhile does not mix two policies
             decision = judge(review, runtime.engine, runtime.cluster.facts(),
-                             runtime.own_namespace)
+                             runtime.own_namespace,
+                             may_hold_oom_score_adj="oomScoreAdj" in text)
         except Exception as exc:  # noqa: BLE001 - never the outage
             decision = _internal_error(runtime, exc)
         try:
