@@ -17,7 +17,6 @@ answered by the API server at URL.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections.abc import Iterator, Mapping
@@ -26,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from oomguard.policies.source import iter_documents
+from tests.webhook_support.fake_api import send_json
 
 Manifest = dict[str, Any]
 
@@ -81,12 +81,7 @@ class _Handler(BaseHTTPRequestHandler):
                              "reason": "NotFound", "code": 404})
 
     def _send(self, code: int, body: Manifest) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, code, body)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
         pass

@@ -11,9 +11,6 @@ CODE = "OOM001"
 NAME = "ignore-unmatched"
 SEVERITY = "info"
 SCOPE = Scope.META
-ENABLED = True
-PARAMS: dict[str, Any] = {}
-DEFAULTS: dict[str, Any] = {}
 
 DOC = RuleDoc(
     what="Reports an `oomguard.io/ignore` annotation (or `# oomguard: ignore=` comment) that "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation
 from oomguard.policies.workload.model import PodModel
@@ -12,9 +11,6 @@ CODE = "OOM102"
 NAME = "memory-request-missing"
 SEVERITY = "warning"
 SCOPE = Scope.WORKLOAD
-ENABLED = True
-PARAMS: dict[str, Any] = {}
-DEFAULTS: dict[str, Any] = {}
 
 DOC = RuleDoc(
     what="Checks that every container has a memory request, or a memory limit the API "

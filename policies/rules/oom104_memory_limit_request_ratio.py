@@ -15,7 +15,6 @@ CODE = "OOM104"
 NAME = "memory-limit-request-ratio"
 SEVERITY = "warning"
 SCOPE = Scope.WORKLOAD
-ENABLED = True
 REQUIRES = MEMORY_LIMIT  # every violation needs it; the engine skips models without it
 PARAMS: dict[str, Any] = {"max-ratio": {"type": "number", "minimum": 1}}
 DEFAULTS: dict[str, Any] = {"max-ratio": 2.0}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation
 from oomguard.policies.workload.model import MEMORY_QUANTITY, PodModel
@@ -12,10 +11,7 @@ CODE = "OOM105"
 NAME = "memory-quantity-invalid"
 SEVERITY = "error"
 SCOPE = Scope.WORKLOAD
-ENABLED = True
 REQUIRES = MEMORY_QUANTITY  # every violation needs it; the engine skips models without it
-PARAMS: dict[str, Any] = {}
-DEFAULTS: dict[str, Any] = {}
 
 DOC = RuleDoc(
     what="Checks that every memory quantity parses under the Kubernetes quantity grammar "

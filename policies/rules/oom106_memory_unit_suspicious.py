@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from oomguard.policies.quantity import quantity_text, split_quantity
 from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation
@@ -13,10 +12,7 @@ CODE = "OOM106"
 NAME = "memory-unit-suspicious"
 SEVERITY = "error"
 SCOPE = Scope.WORKLOAD
-ENABLED = True
 REQUIRES = MEMORY_QUANTITY  # every violation needs it; the engine skips models without it
-PARAMS: dict[str, Any] = {}
-DEFAULTS: dict[str, Any] = {}
 
 ONE_MI = 1 << 20
 _SUB_BYTE_SUFFIXES = {"m": "milli", "u": "micro", "n": "nano"}

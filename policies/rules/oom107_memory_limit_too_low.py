@@ -16,7 +16,6 @@ CODE = "OOM107"
 NAME = "memory-limit-too-low"
 SEVERITY = "warning"
 SCOPE = Scope.WORKLOAD
-ENABLED = True
 REQUIRES = MEMORY_LIMIT  # every violation needs it; the engine skips models without it
 PARAMS: dict[str, Any] = {"min": {"type": ["string", "integer"], "format": "quantity"}}
 DEFAULTS: dict[str, Any] = {"min": "16Mi"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from oomguard.policies.quantity import human
 from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation
@@ -14,9 +13,6 @@ CODE = "OOM108"
 NAME = "memory-exceeds-node-allocatable"
 SEVERITY = "error"
 SCOPE = Scope.WORKLOAD
-ENABLED = True
-PARAMS: dict[str, Any] = {}
-DEFAULTS: dict[str, Any] = {}
 
 DOC = RuleDoc(
     what="Checks the pod's effective memory request (as the scheduler computes it: regular "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation
 from oomguard.policies.workload.facts import BEST_EFFORT
@@ -13,9 +12,6 @@ CODE = "OOM110"
 NAME = "qos-besteffort"
 SEVERITY = "error"
 SCOPE = Scope.WORKLOAD
-ENABLED = True
-PARAMS: dict[str, Any] = {}
-DEFAULTS: dict[str, Any] = {}
 
 DOC = RuleDoc(
     what="Flags pods whose QoS class is BestEffort: no container (init containers and "

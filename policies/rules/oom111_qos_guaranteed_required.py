@@ -14,7 +14,6 @@ CODE = "OOM111"
 NAME = "qos-guaranteed-required"
 SEVERITY = "error"
 SCOPE = Scope.WORKLOAD
-ENABLED = True
 PARAMS: dict[str, Any] = {
     "priority-classes": {"type": "array", "items": {"type": "string"}},
     "namespaces": {"type": "array", "items": {"type": "string"}},

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation
 from oomguard.policies.workload.facts import BURSTABLE
@@ -13,10 +12,7 @@ CODE = "OOM112"
 NAME = "qos-downgraded-by-init-container"
 SEVERITY = "warning"
 SCOPE = Scope.WORKLOAD
-ENABLED = True
 REQUIRES = INIT_CONTAINERS  # every violation needs it; the engine skips models without it
-PARAMS: dict[str, Any] = {}
-DEFAULTS: dict[str, Any] = {}
 
 DOC = RuleDoc(
     what="Flags pods whose regular containers are all set for Guaranteed QoS (cpu and memory "

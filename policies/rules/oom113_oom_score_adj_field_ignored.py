@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation, format_path
 from oomguard.policies.workload.model import OOM_SCORE_ADJ_KEY, PodModel
@@ -12,10 +11,7 @@ CODE = "OOM113"
 NAME = "oom-score-adj-field-ignored"
 SEVERITY = "error"
 SCOPE = Scope.WORKLOAD
-ENABLED = True
 REQUIRES = OOM_SCORE_ADJ_KEY  # every violation needs it; the engine skips models without it
-PARAMS: dict[str, Any] = {}
-DEFAULTS: dict[str, Any] = {}
 
 DOC = RuleDoc(
     what="Flags an `oomScoreAdj` key anywhere in a pod spec, for example in a pod or "

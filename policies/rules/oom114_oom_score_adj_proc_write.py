@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
 
 from oomguard.policies.rule import Context, NoParams, Path, RuleDoc, Scope, Violation
 from oomguard.policies.workload.model import PodModel
@@ -13,9 +12,6 @@ CODE = "OOM114"
 NAME = "oom-score-adj-proc-write"
 SEVERITY = "warning"
 SCOPE = Scope.WORKLOAD
-ENABLED = True
-PARAMS: dict[str, Any] = {}
-DEFAULTS: dict[str, Any] = {}
 
 _PROC_FILE = r"/proc/[^\s'\"]+/oom_(?:score_)?adj\b"
 # a redirection into the file, or tee/dd writing it; reading it (`cat`) is fine

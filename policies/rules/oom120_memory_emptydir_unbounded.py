@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation
 from oomguard.policies.workload.model import MEMORY_EMPTYDIR, PodModel
@@ -12,10 +11,7 @@ CODE = "OOM120"
 NAME = "memory-emptydir-unbounded"
 SEVERITY = "error"
 SCOPE = Scope.WORKLOAD
-ENABLED = True
 REQUIRES = MEMORY_EMPTYDIR  # every violation needs it; the engine skips models without it
-PARAMS: dict[str, Any] = {}
-DEFAULTS: dict[str, Any] = {}
 
 DOC = RuleDoc(
     what="Flags `emptyDir` volumes with `medium: Memory` (tmpfs) that have no `sizeLimit`.",

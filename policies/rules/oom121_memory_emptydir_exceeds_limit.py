@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
 
 from oomguard.policies.quantity import human
 from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation
@@ -14,10 +13,7 @@ CODE = "OOM121"
 NAME = "memory-emptydir-exceeds-limit"
 SEVERITY = "warning"
 SCOPE = Scope.WORKLOAD
-ENABLED = True
 REQUIRES = MEMORY_EMPTYDIR  # every violation needs it; the engine skips models without it
-PARAMS: dict[str, Any] = {}
-DEFAULTS: dict[str, Any] = {}
 
 DOC = RuleDoc(
     what="Flags a memory-backed emptyDir whose `sizeLimit` exceeds the summed memory limits "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from oomguard.policies.quantity import human
 from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation
@@ -13,10 +12,7 @@ CODE = "OOM130"
 NAME = "runtime-heap-exceeds-limit"
 SEVERITY = "error"
 SCOPE = Scope.WORKLOAD
-ENABLED = True
 REQUIRES = MEMORY_LIMIT  # every violation needs it; the engine skips models without it
-PARAMS: dict[str, Any] = {}
-DEFAULTS: dict[str, Any] = {}
 
 DOC = RuleDoc(
     what="Compares a declared runtime heap — JVM `-Xmx`/`-XX:MaxHeapSize`, Node.js "

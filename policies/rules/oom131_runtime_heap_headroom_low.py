@@ -15,7 +15,6 @@ CODE = "OOM131"
 NAME = "runtime-heap-headroom-low"
 SEVERITY = "warning"
 SCOPE = Scope.WORKLOAD
-ENABLED = True
 PARAMS: dict[str, Any] = {
     "max-fraction": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
     "max-ram-percentage": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from oomguard.policies.rule import Context, NoParams, RuleDoc, Scope, Violation
 from oomguard.policies.workload.runmodel import HpaModel
@@ -12,9 +11,6 @@ CODE = "OOM140"
 NAME = "hpa-memory-without-request"
 SEVERITY = "error"
 SCOPE = Scope.RUN
-ENABLED = True
-PARAMS: dict[str, Any] = {}
-DEFAULTS: dict[str, Any] = {}
 
 DOC = RuleDoc(
     what="Flags a HorizontalPodAutoscaler that scales on memory utilization of a workload "

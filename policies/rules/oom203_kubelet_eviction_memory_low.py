@@ -17,7 +17,6 @@ CODE = "OOM203"
 NAME = "kubelet-eviction-memory-low"
 SEVERITY = "warning"
 SCOPE = Scope.KUBELET
-ENABLED = True
 PARAMS: dict[str, Any] = {"min": {"type": ["string", "integer"], "format": "quantity"}}
 DEFAULTS: dict[str, Any] = {"min": "100Mi"}
 

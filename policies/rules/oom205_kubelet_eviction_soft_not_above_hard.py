@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from oomguard.policies.node.rulekit import KUBELET_CONFIG_HEADER
 from oomguard.policies.node.subjects import KubeletSubject
@@ -15,9 +14,6 @@ CODE = "OOM205"
 NAME = "kubelet-eviction-soft-not-above-hard"
 SEVERITY = "warning"
 SCOPE = Scope.KUBELET
-ENABLED = True
-PARAMS: dict[str, Any] = {}
-DEFAULTS: dict[str, Any] = {}
 
 DOC = RuleDoc(
     what="Flags a soft `memory.available` threshold that is not above the hard one (compared "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from oomguard.policies.node.rulekit import KUBELET_CONFIG_HEADER
 from oomguard.policies.node.subjects import KubeletSubject
@@ -18,9 +17,6 @@ CODE = "OOM206"
 NAME = "kubelet-eviction-threshold-invalid"
 SEVERITY = "error"
 SCOPE = Scope.KUBELET
-ENABLED = True
-PARAMS: dict[str, Any] = {}
-DEFAULTS: dict[str, Any] = {}
 
 DOC = RuleDoc(
     what="Validates eviction settings as the kubelet does: known signals, quantities or "

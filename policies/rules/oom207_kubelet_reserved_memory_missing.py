@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
 
 from oomguard.policies.node.kubelet import RESERVABLE
 from oomguard.policies.node.rulekit import KUBELET_CONFIG_HEADER
@@ -16,9 +15,6 @@ CODE = "OOM207"
 NAME = "kubelet-reserved-memory-missing"
 SEVERITY = "warning"
 SCOPE = Scope.KUBELET
-ENABLED = True
-PARAMS: dict[str, Any] = {}
-DEFAULTS: dict[str, Any] = {}
 
 DOC = RuleDoc(
     what="Flags a kubelet that reserves no memory in `systemReserved` or `kubeReserved`.",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from oomguard.policies.node.rulekit import KUBELET_CONFIG_HEADER
 from oomguard.policies.node.subjects import KubeletSubject
@@ -13,9 +12,6 @@ CODE = "OOM209"
 NAME = "kubelet-enforce-allocatable-invalid"
 SEVERITY = "error"
 SCOPE = Scope.KUBELET
-ENABLED = True
-PARAMS: dict[str, Any] = {}
-DEFAULTS: dict[str, Any] = {}
 
 # pkg/kubelet/apis/config/validation/validation.go (ValidateKubeletConfiguration, the
 # enforceNodeAllocatable loop): the values, the cgroup each *-reserved value needs, and the

@@ -15,9 +15,6 @@ CODE = "OOM210"
 NAME = "kubelet-reserved-memory-mismatch"
 SEVERITY = "error"
 SCOPE = Scope.KUBELET
-ENABLED = True
-PARAMS: dict[str, Any] = {}
-DEFAULTS: dict[str, Any] = {}
 
 DOC = RuleDoc(
     what="With `memoryManagerPolicy: Static`, checks that the `memory` of all "

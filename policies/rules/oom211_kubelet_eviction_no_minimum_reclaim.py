@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from oomguard.policies.node.rulekit import KUBELET_CONFIG_HEADER
 from oomguard.policies.node.subjects import KubeletSubject
@@ -14,9 +13,6 @@ CODE = "OOM211"
 NAME = "kubelet-eviction-no-minimum-reclaim"
 SEVERITY = "info"
 SCOPE = Scope.KUBELET
-ENABLED = True
-PARAMS: dict[str, Any] = {}
-DEFAULTS: dict[str, Any] = {}
 
 DOC = RuleDoc(
     what="Notes a kubelet without `evictionMinimumReclaim` for `memory.available`.",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
 
 from oomguard.policies.node.rulekit import KUBELET_CONFIG_HEADER
 from oomguard.policies.node.subjects import KubeletSubject
@@ -15,9 +14,6 @@ CODE = "OOM212"
 NAME = "kubelet-reserved-below-recommended"
 SEVERITY = "warning"
 SCOPE = Scope.KUBELET
-ENABLED = True
-PARAMS: dict[str, Any] = {}
-DEFAULTS: dict[str, Any] = {}
 
 GI = Decimal(1 << 30)
 # (size of the tier in bytes, fraction reserved): the tiers GKE and AKS use

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from oomguard.policies.node.subjects import SysctlSubject
 from oomguard.policies.node.sysctl import integer_value
@@ -13,9 +12,6 @@ CODE = "OOM221"
 NAME = "node-overcommit-memory"
 SEVERITY = "warning"
 SCOPE = Scope.SYSCTL
-ENABLED = True
-PARAMS: dict[str, Any] = {}
-DEFAULTS: dict[str, Any] = {}
 
 DOC = RuleDoc(
     what="Flags a sysctl file that sets `vm.overcommit_memory` to anything but 1.",
