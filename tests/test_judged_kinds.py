@@ -69,7 +69,9 @@ def by_webhook(obj: dict[str, Any], policy: dict[str, Any] | None
     group, version = api_group(obj["apiVersion"]), obj["apiVersion"].rpartition("/")[2]
     gvk = {"group": group, "version": version, "kind": obj["kind"]}
     request["kind"] = request["requestKind"] = gvk
-    decision = judge(parse_review(body), Engine(build_policy(policy)), ClusterFacts())
+    text = json.dumps(body)  # the hint the app computes from the body it received
+    decision = judge(parse_review(json.loads(text)), Engine(build_policy(policy)),
+                     ClusterFacts(), may_hold_oom_score_adj="oomScoreAdj" in text)
     return decision.reason not in ("skipped", "exempt"), {(f.rule, f.path)
                                                           for f in decision.findings}
 
@@ -136,4 +138,13 @@ def test_ignore_annotations_suppress_alike(where: str) -> None:
     codes = {code for code, _ in findings}
     assert judged and not {"OOM101", "OOM110"} & codes
     assert "OOM001" in codes  # no-such-rule names no rule
+    assert by_webhook(obj, None) == (judged, findings)
+
+
+def test_an_oom_score_adj_key_is_found_alike() -> None:
+    obj = workload("apps/v1", "Deployment")
+    obj["spec"]["template"]["spec"]["containers"][0]["securityContext"] = {"oomScoreAdj": -998}
+    judged, findings = by_lint(obj, None)
+    assert ("OOM113", "spec.template.spec.containers[0].securityContext.oomScoreAdj") \
+        in findings
     assert by_webhook(obj, None) == (judged, findings)
