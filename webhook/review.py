@@ -206,8 +206,9 @@ def judge(request: Mapping[str, Any], engine: Evaluator, cluster: ClusterFacts,
     sub_resource = request.get("subResource") or ""
     if operation not in ("CREATE", "UPDATE"):
         return Decision(True, reason="skipped")
-    kubelet_config = is_kubelet_config(request)
-    if not kubelet_config and not judges_kind(kind_info, policy):
+    pod_bearing = judges_kind(kind_info, policy)  # (first: nearly every review is one)
+    kubelet_config = not pod_bearing and is_kubelet_config(request)
+    if not pod_bearing and not kubelet_config:
         return Decision(True, reason="skipped")
     resize = kind == "Pod" and sub_resource == RESIZE
     if sub_resource and not resize:  # status, ephemeralcontainers, ...: not ours

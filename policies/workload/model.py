@@ -461,13 +461,13 @@ def object_ref(obj: Mapping[str, Any]) -> ObjectRef:
         meta = {}
     api_version, kind = obj.get("apiVersion"), obj.get("kind")
     namespace, name = meta.get("namespace"), meta.get("name")
+    # (every object of a review or a file gets one: the conversions are spelled out)
     return ObjectRef(
-        api_version=_text(api_version), kind=_text(kind), namespace=_text(namespace),
-        name=_text(name))
-
-
-def _text(value: Any) -> str | None:
-    return value if value is None or type(value) is str else str(value)
+        api_version=api_version if api_version is None or type(api_version) is str
+        else str(api_version),
+        kind=kind if kind is None or type(kind) is str else str(kind),
+        namespace=namespace if namespace is None or type(namespace) is str else str(namespace),
+        name=name if name is None or type(name) is str else str(name))
 
 
 _CONTAINER_KEYS = (("initContainers", "init"), ("containers", "container"),
