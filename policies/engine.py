@@ -31,7 +31,7 @@ from oomguard.policies.rule import (
     Suppression,
     format_path,
 )
-from oomguard.policies.source import SourceProblem
+from oomguard.policies.source import SourceProblem, locate
 from oomguard.policies.workload.facts import pod_facts, pod_memory_request
 from oomguard.policies.workload.limitrange import (
     ContainerDefaults,
@@ -41,7 +41,6 @@ from oomguard.policies.workload.model import (
     ModelError,
     PodModel,
     build_pod_model,
-    locate,
     object_ref,
 )
 from oomguard.policies.workload.runmodel import RunModel, hpa_model, workload_summary
