@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import Iterator
 from typing import Any
 
-from oomguard.policies.quantity import human, parse_quantity
+from oomguard.policies.quantity import human
 from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
-from oomguard.policies.rules._common import where
+from oomguard.policies.rules._common import MinBytes, where
 from oomguard.policies.workload.model import MEMORY_LIMIT, PodModel
 
 CODE = "OOM107"
@@ -19,15 +17,7 @@ SCOPE = Scope.WORKLOAD
 REQUIRES = MEMORY_LIMIT  # every violation needs it; the engine skips models without it
 PARAMS: dict[str, Any] = {"min": {"type": ["string", "integer"], "format": "quantity"}}
 DEFAULTS: dict[str, Any] = {"min": "16Mi"}
-
-
-@dataclass(frozen=True)
-class Params:
-    min: Decimal  # bytes
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> Params:
-        return cls(min=parse_quantity(values["min"]))
+Params = MinBytes
 
 
 DOC = RuleDoc(
@@ -59,7 +49,7 @@ spec:
 )
 
 
-def check(pod: PodModel, params: Params, context: Context) -> Iterator[Violation]:
+def check(pod: PodModel, params: MinBytes, context: Context) -> Iterator[Violation]:
     for container in pod.resource_containers:
         limit = container.memory_limit
         if limit is None or limit.value is None or limit.value <= 0:

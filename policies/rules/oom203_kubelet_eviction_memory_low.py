@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import Iterator
 from typing import Any
 
 from oomguard.policies.node.rulekit import KUBELET_CONFIG_HEADER
 from oomguard.policies.node.subjects import KubeletSubject
 from oomguard.policies.node.thresholds import MEMORY
-from oomguard.policies.quantity import human, parse_quantity
+from oomguard.policies.quantity import human
 from oomguard.policies.rule import Context, RuleDoc, Scope, Violation
+from oomguard.policies.rules._common import MinBytes
 
 CODE = "OOM203"
 NAME = "kubelet-eviction-memory-low"
@@ -19,15 +18,7 @@ SEVERITY = "warning"
 SCOPE = Scope.KUBELET
 PARAMS: dict[str, Any] = {"min": {"type": ["string", "integer"], "format": "quantity"}}
 DEFAULTS: dict[str, Any] = {"min": "100Mi"}
-
-
-@dataclass(frozen=True)
-class Params:
-    min: Decimal  # bytes
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> Params:
-        return cls(min=parse_quantity(values["min"]))
+Params = MinBytes
 
 
 DOC = RuleDoc(
@@ -50,7 +41,7 @@ evictionHard:
 )
 
 
-def check(node: KubeletSubject, params: Params, context: Context
+def check(node: KubeletSubject, params: MinBytes, context: Context
           ) -> Iterator[Violation]:
     minimum = params.min
     threshold = node.settings.hard_memory()
