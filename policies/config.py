@@ -6,8 +6,9 @@ parameters are checked against the schema that rule declares; an error names the
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -130,11 +131,17 @@ def validate(data: Any, source: str | None = None) -> None:
     where = f"{source}: " if source else ""
     if not isinstance(data, dict):
         raise PolicyError(f"{where}the policy must be a mapping, not {type(data).__name__}")
+    for path, number in _non_finite(data, ()):
+        # NaN passes every "minimum" (each comparison with it is false) and infinity is no
+        # setting either: `max-ratio: .nan` would silently disable OOM104
+        raise PolicyError(f"{where}{_at(data, path)}{_key_path(path)}: {number!r} is not a "
+                          "finite number")
     validator = jsonschema.Draft202012Validator(policy_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     if not errors:
         return
     error = errors[0]
+    where += _at(data, list(error.absolute_path))
     key = _key_path(list(error.absolute_path))
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
@@ -143,6 +150,26 @@ def validate(data: Any, source: str | None = None) -> None:
             hint = " (not a rule code or name; see `oomguard rules`)"
         raise PolicyError(f"{where}{key}: unknown key {', '.join(map(repr, extra))}{hint}")
     raise PolicyError(f"{where}{key}: {error.message}")
+
+
+def _non_finite(node: Any, path: tuple[Any, ...]) -> Iterator[tuple[list[Any], float]]:
+    stack = [(node, path)]
+    while stack:  # (iterative: the loader bounds nesting, this need not rely on it)
+        current, where = stack.pop()
+        if isinstance(current, float) and not math.isfinite(current):
+            yield list(where), current
+        elif isinstance(current, dict):
+            stack.extend((v, (*where, k)) for k, v in current.items())
+        elif isinstance(current, list):
+            stack.extend((v, (*where, i)) for i, v in enumerate(current))
+
+
+def _at(data: Any, path: Sequence[Any]) -> str:
+    """"line L, column C: " of the key at ``path`` when the policy came from YAML."""
+    from oomguard.policies.model import locate
+
+    pos = locate(data, tuple(path)) if path else None
+    return f"line {pos[0]}, column {pos[1]}: " if pos else ""
 
 
 def _quantity(value: Any, key: str, source: str | None) -> Decimal | None:
@@ -199,12 +226,14 @@ def _check_quantity_params(rule: Rule, params: Mapping[str, Any], source: str | 
     """Parameters declared with ``format: quantity`` must parse as Kubernetes quantities."""
     for name, schema in rule.params_schema.items():
         if schema.get("format") == "quantity" and params.get(name) is not None:
+            where = f"{source + ': ' if source else ''}rules.{rule.code}.{name}: "
             try:
-                parse_quantity(params[name])
+                amount = parse_quantity(params[name])
             except QuantityError as exc:
-                raise PolicyError(f"{source + ': ' if source else ''}rules.{rule.code}.{name}: "
-                                  f"{params[name]!r} is not a Kubernetes quantity ({exc})"
-                                  ) from None
+                raise PolicyError(f"{where}{params[name]!r} is not a Kubernetes quantity "
+                                  f"({exc})") from None
+            if amount < 0:  # a negative memory bound means nothing
+                raise PolicyError(f"{where}{params[name]!r} must not be negative")
 
 
 def parse_policy_text(text: str, source: str | None = None) -> Policy:

@@ -19,6 +19,7 @@ from oomguard.policies.limitrange import ContainerDefaults, apply_limit_ranges, 
 from oomguard.policies.model import (
     ModelError,
     PodModel,
+    RejectedObject,
     build_pod_model,
     object_ref,
     template_path_for,
@@ -253,11 +254,12 @@ class Engine:
             return None
         try:
             model = build_pod_model(obj, template, file, may_hold_oom_score_adj)
+        except RejectedObject as exc:
+            return ObjectResult(object_ref(obj), file, problems=[
+                SourceProblem(f"{object_ref(obj)}: {message}", *_position(obj, path),
+                              rejected=True) for message, path in exc.problems])
         except ModelError as exc:
-            from oomguard.policies.model import locate
-
-            pos = locate(obj, exc.path)
-            problem = SourceProblem(f"{object_ref(obj)}: {exc}", *(pos or (None, None)))
+            problem = SourceProblem(f"{object_ref(obj)}: {exc}", *_position(obj, exc.path))
             return ObjectResult(object_ref(obj), file, problems=[problem])
         if limit_ranges:
             defaults = as_container_defaults(limit_ranges)
@@ -343,6 +345,12 @@ class Run:
 
     def finish(self) -> list[Finding]:
         return self.engine.evaluate_run(self.model, self.engine.context())
+
+
+def _position(obj: Mapping[str, Any], path: Path) -> tuple[int | None, int | None]:
+    from oomguard.policies.model import locate
+
+    return locate(obj, path) or (None, None)
 
 
 def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:

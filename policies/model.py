@@ -15,8 +15,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from oomguard.policies.quantity import QuantityError, parse_quantity
-from oomguard.policies.rule import ObjectRef, Path, Scope, Suppression
+from oomguard.policies.quantity import CACHED_TEXT, QuantityError, parse_quantity
+from oomguard.policies.rule import ObjectRef, Path, Scope, Suppression, format_path
 from oomguard.policies.source import Map, Seq, SourceProblem
 
 QOS_RESOURCES = ("cpu", "memory")
@@ -58,6 +58,16 @@ class ModelError(ValueError):
         self.path = path
 
 
+class RejectedObject(ModelError):
+    """The API server rejects the object (a negative quantity, say), so it is not judged:
+    a verdict read from a value that cannot exist (``memory: -1Gi`` taken for "no limit",
+    BestEffort) would be wrong. ``problems`` holds each reason with its path."""
+
+    def __init__(self, problems: list[tuple[str, Path]]) -> None:
+        super().__init__(problems[0][0], problems[0][1])
+        self.problems = problems
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Quantity:
     """One resource quantity field. Immutable, so one object serves every model that has
@@ -74,15 +84,26 @@ class Quantity:
 
     def __post_init__(self) -> None:
         value, whole = self.value, None
-        if value is not None:
+        if value is not None:  # (at most 2^63-1 in magnitude: parse_quantity caps it)
             whole = int(value)
             if value > whole:
                 whole += 1
         object.__setattr__(self, "bytes", whole)
 
+    @property
+    def negative(self) -> bool:
+        """The API server rejects it: ValidateResourceQuantityValue and the emptyDir
+        sizeLimit check (pkg/apis/core/validation/validation.go, volumes) want >= 0."""
+        value = self.value
+        return value is not None and value < 0
+
 
 @lru_cache(maxsize=4096)
 def _manifest_quantity(raw: str, path: Path) -> Quantity:
+    return _parsed(raw, path)
+
+
+def _parsed(raw: Any, path: Path) -> Quantity:
     try:
         return Quantity(raw, parse_quantity(raw), path)
     except QuantityError as exc:
@@ -91,8 +112,9 @@ def _manifest_quantity(raw: str, path: Path) -> Quantity:
 
 def _quantity(raw: Any, path: Path) -> Quantity:
     """The quantity written at ``path``. Text quantities (nearly all) are made once per text
-    and path: the same few recur in every object and every review."""
-    if type(raw) is str:
+    and path: the same few recur in every object and every review (a long text is not kept:
+    the cache must not hold megabytes)."""
+    if type(raw) is str and len(raw) <= CACHED_TEXT:
         return _manifest_quantity(raw, path)
     try:
         return Quantity(raw, parse_quantity(raw), path)
@@ -517,6 +539,8 @@ def template_path_for(obj: Mapping[str, Any], extra_kinds: Sequence[Mapping[str,
                       ) -> tuple[bool, Path | None]:
     """(is pod-bearing, template path) for an object's kind."""
     kind = obj.get("kind")
+    if type(kind) is not str:  # a list or map there is no kind (and not hashable)
+        return False, None
     api_version = obj.get("apiVersion")
     for mapping in extra_kinds:
         if mapping.get("kind") == kind and mapping.get("apiVersion") in (None, api_version):
@@ -601,8 +625,36 @@ def build_pod_model(obj: Mapping[str, Any], template_path: Path | None,
         if isinstance(template_annotations, dict) else {},
         oom_score_adj_paths=oom_paths, problems=problems,
     )
+    rejected = _negative_quantities(model)
+    if rejected:
+        raise RejectedObject(rejected)
     apply_pod_defaults(model)
     return model
+
+
+def _shown(raw: Any) -> str:
+    text = repr(raw)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _negative_quantities(model: PodModel) -> list[tuple[str, Path]]:
+    """Every quantity of the spec the API server rejects for being negative (any resource:
+    requests, limits, pod-level resources, overhead, emptyDir sizeLimit)."""
+    found: list[Quantity] = []
+    for container in model.containers:  # (loops spelled out: this runs for every object)
+        for resources in (container.declared_requests, container.declared_limits):
+            for quantity in resources.values():
+                if quantity.negative:
+                    found.append(quantity)
+    for resources in (model.pod_requests, model.pod_limits, model.overhead):
+        for quantity in resources.values():
+            if quantity.negative:
+                found.append(quantity)
+    for volume in model.volumes:
+        if volume.size_limit is not None and volume.size_limit.negative:
+            found.append(volume.size_limit)
+    return [(f"{format_path(q.path)}: {_shown(q.raw)} must be greater than or equal to 0 (the API "
+             "server rejects a negative quantity)", q.path) for q in found]
 
 
 def apply_pod_defaults(model: PodModel) -> None:

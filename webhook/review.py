@@ -264,8 +264,11 @@ def _decision(request: Mapping[str, Any], findings: list[Finding], result: Any) 
                             else warning_text(line))
         else:
             infos.append(line)
-    if result.problems:
-        warnings.extend(warning_text(f"oomguard: {p.message}") for p in result.problems)
+    for problem in result.problems:
+        if problem.rejected:  # the API server would refuse the object anyway: say why
+            errors.append(problem.message)
+        else:
+            warnings.append(warning_text(f"oomguard: {problem.message}"))
     audit: dict[str, str] = {}
     facts = result.summary()
     if "qos" in facts:
