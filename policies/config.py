@@ -25,6 +25,10 @@ WEBHOOK_DEFAULTS: dict[str, Any] = {
     "validate-owned-pods": False,
     "on-internal-error": "allow",
     "allow-annotation-ignores": True,
+    # seconds one review may be judged for (policies.budget), and the answer when it is not
+    # judged in time; below the chart's timeoutSeconds (5), so the webhook answers first
+    "judge-timeout": 2,
+    "on-timeout": "deny",
 }
 
 # RULES.md "Profiles": strict requires Guaranteed everywhere and tightens OOM104/102/115.
@@ -110,6 +114,9 @@ def policy_schema(cat: Catalog | None = None) -> dict[str, Any]:
                 "validate-owned-pods": {"type": "boolean"},
                 "on-internal-error": {"enum": ["allow", "deny"]},
                 "allow-annotation-ignores": {"type": "boolean"},
+                # kube-apiserver caps a webhook's timeoutSeconds at 30
+                "judge-timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 30},
+                "on-timeout": {"enum": ["allow", "deny"]},
             }},
         },
     }

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from oomguard.policies import node_hooks
+from oomguard.policies.budget import Deadline
 from oomguard.policies.config import Policy
 from oomguard.policies.facts import pod_facts, pod_memory_request, public_facts, qos_class
 from oomguard.policies.limitrange import ContainerDefaults, apply_limit_ranges, container_defaults
@@ -134,11 +135,13 @@ class Engine:
     # -- one subject --------------------------------------------------------------------
     def evaluate_subject(self, subject: Subject, context: Context, *,
                          allow_ignores: bool = True,
-                         deferred_codes: frozenset[str] = frozenset()) -> list[Finding]:
+                         deferred_codes: frozenset[str] = frozenset(),
+                         deadline: Deadline | None = None) -> list[Finding]:
         """Findings of every enabled rule of the subject's scope, after suppressions.
 
         ``deferred_codes`` are rules judged later (OOM140): an ignore naming them is not
-        reported as having suppressed nothing.
+        reported as having suppressed nothing. ``deadline`` is checked before each rule and
+        after each violation (policies.budget).
         """
         raw: list[Finding] = []
         # a subject read from JSON (the webhook) has no positions to look up
@@ -152,7 +155,11 @@ class Engine:
                     features = subject.features()  # type: ignore[attr-defined]
                 if requires not in features:
                     continue
+            if deadline is not None:
+                deadline.check()
             for violation in check(subject, params, context):
+                if deadline is not None:
+                    deadline.check()
                 line, column = violation.line, violation.column
                 if line is None and locate is not None:
                     pos = locate(violation.path)
@@ -215,26 +222,31 @@ class Engine:
                         limit_ranges: Iterable[Any] = (), node_memory: Decimal | None = None,
                         node_allocatable: Decimal | None = None,
                         allow_annotation_ignores: bool = True,
-                        deferred_codes: frozenset[str] = frozenset()) -> ObjectResult | None:
-        """Judge one object; None when oomguard has nothing to say about its kind."""
+                        deferred_codes: frozenset[str] = frozenset(),
+                        deadline: Deadline | None = None) -> ObjectResult | None:
+        """Judge one object; None when oomguard has nothing to say about its kind.
+
+        With a ``deadline``, raises policies.budget.JudgeTimeout once it has passed."""
         if not isinstance(obj, dict):
             return None
         context = self.context(node_memory, node_allocatable)
         node_result = self.evaluate_node_document(obj, file, text, context,
-                                                  allow_annotation_ignores)
+                                                  allow_annotation_ignores, deadline)
         if node_result is not None:
             return node_result
         model = self.pod_model(obj, file, limit_ranges,
-                               text is None or "oomScoreAdj" in text)
+                               text is None or "oomScoreAdj" in text, deadline)
         if model is None:
             return None
         if isinstance(model, ObjectResult):
             return model
-        return self.evaluate_pod(model, context, allow_annotation_ignores, deferred_codes)
+        return self.evaluate_pod(model, context, allow_annotation_ignores, deferred_codes,
+                                 deadline)
 
     def evaluate_node_document(self, obj: Mapping[str, Any], file: str | None,
                                text: str | None, context: Context,
-                               allow_ignores: bool = True) -> ObjectResult | None:
+                               allow_ignores: bool = True,
+                               deadline: Deadline | None = None) -> ObjectResult | None:
         """The result for a node configuration document; None for any other document."""
         node_subjects = node_hooks.subjects_from_document(obj, file, text)
         if node_subjects is None:
@@ -242,18 +254,18 @@ class Engine:
         if isinstance(node_subjects, SourceProblem):
             return ObjectResult(object_ref(obj), file, problems=[node_subjects])
         return self.evaluate_node_subjects(node_subjects, context, file, object_ref(obj),
-                                           allow_ignores)
+                                           allow_ignores, deadline)
 
     def pod_model(self, obj: Mapping[str, Any], file: str | None,
-                  limit_ranges: Iterable[Any] = (), may_hold_oom_score_adj: bool = True
-                  ) -> PodModel | ObjectResult | None:
+                  limit_ranges: Iterable[Any] = (), may_hold_oom_score_adj: bool = True,
+                  deadline: Deadline | None = None) -> PodModel | ObjectResult | None:
         """The defaulted model of a pod-bearing object, an ObjectResult holding the reason it
         cannot be modelled, or None for kinds without pods."""
         bearing, template = template_path_for(obj, self.policy.kinds)
         if not bearing:
             return None
         try:
-            model = build_pod_model(obj, template, file, may_hold_oom_score_adj)
+            model = build_pod_model(obj, template, file, may_hold_oom_score_adj, deadline)
         except RejectedObject as exc:
             return ObjectResult(object_ref(obj), file, problems=[
                 SourceProblem(f"{object_ref(obj)}: {message}", *_position(obj, path),
@@ -268,9 +280,10 @@ class Engine:
         return model
 
     def evaluate_pod(self, model: PodModel, context: Context, allow_ignores: bool = True,
-                     deferred_codes: frozenset[str] = frozenset()) -> ObjectResult:
+                     deferred_codes: frozenset[str] = frozenset(),
+                     deadline: Deadline | None = None) -> ObjectResult:
         findings = self.evaluate_subject(model, context, allow_ignores=allow_ignores,
-                                         deferred_codes=deferred_codes)
+                                         deferred_codes=deferred_codes, deadline=deadline)
         problems = []
         for message, path in model.problems:
             pos = model.locate(path)
@@ -280,11 +293,13 @@ class Engine:
 
     def evaluate_node_subjects(self, subjects: Sequence[Subject], context: Context,
                                file: str | None, ref: ObjectRef | None,
-                               allow_ignores: bool = True) -> ObjectResult:
+                               allow_ignores: bool = True,
+                               deadline: Deadline | None = None) -> ObjectResult:
         findings: list[Finding] = []
         facts: dict[str, Any] = {}
         for subject in subjects:
-            findings.extend(self.evaluate_subject(subject, context, allow_ignores=allow_ignores))
+            findings.extend(self.evaluate_subject(subject, context, allow_ignores=allow_ignores,
+                                                  deadline=deadline))
             facts_for = getattr(subject, "facts_for", None)
             facts.update(facts_for(context.node_memory) if facts_for else subject.facts())
         first = subjects[0].ref if subjects else ref

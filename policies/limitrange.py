@@ -93,4 +93,5 @@ def apply_limit_ranges(model: PodModel, defaults: Iterable[ContainerDefaults]) -
             container.sync_memory()
     model.facts_cache = None
     model.qos_cache = None
+    model.shares_cache = None
     model.features_cache = None

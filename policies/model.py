@@ -15,6 +15,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from oomguard.policies.budget import Deadline
 from oomguard.policies.quantity import CACHED_TEXT, QuantityError, parse_quantity
 from oomguard.policies.rule import ObjectRef, Path, Scope, Suppression, format_path
 from oomguard.policies.source import Map, Seq, SourceProblem
@@ -263,6 +264,7 @@ class PodModel:
     scope: Scope = Scope.WORKLOAD
     facts_cache: dict[str, Any] | None = None
     qos_cache: str | None = None  # computed once per evaluation by policies.facts
+    shares_cache: tuple[int, int | None] | None = None  # (the same, facts._pod_shares)
     quantities_cache: list[tuple[Quantity, Container | None]] | None = None
     features_cache: frozenset[str] | None = None
     # the containers by group, made once here: every rule walks one of them
@@ -555,7 +557,8 @@ _CONTAINER_KEYS = (("initContainers", "init"), ("containers", "container"),
 
 
 def build_pod_model(obj: Mapping[str, Any], template_path: Path | None,
-                    file: str | None = None, may_hold_oom_score_adj: bool = True) -> PodModel:
+                    file: str | None = None, may_hold_oom_score_adj: bool = True,
+                    deadline: Deadline | None = None) -> PodModel:
     """Model one pod-bearing object; raises ModelError when it has no usable pod spec.
 
     ``may_hold_oom_score_adj`` False (the text it came from lacks the word) skips the scan
@@ -587,6 +590,8 @@ def build_pod_model(obj: Mapping[str, Any], template_path: Path | None,
             problems.append((f"{key} must be a list", (*spec_path, key)))
             continue
         for i, raw in enumerate(raw_list):
+            if deadline is not None and not i & 255:  # (every 256 containers)
+                deadline.check()
             try:
                 containers.append(_container(raw, kind, i, (*spec_path, key, i)))
             except ModelError as exc:

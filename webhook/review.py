@@ -14,6 +14,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
+from oomguard.policies.budget import Deadline
 from oomguard.policies.config import Policy
 from oomguard.policies.rule import Finding, Severity
 
@@ -53,7 +54,8 @@ class Evaluator(Protocol):
     def evaluate_object(self, obj: Any, *, text: str | None = ...,
                         limit_ranges: Any = ..., node_memory: Decimal | None = ...,
                         node_allocatable: Decimal | None = ...,
-                        allow_annotation_ignores: bool = ...) -> Any: ...
+                        allow_annotation_ignores: bool = ...,
+                        deadline: Deadline | None = ...) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -196,8 +198,10 @@ def _with_namespace(obj: dict[str, Any], namespace: str | None) -> dict[str, Any
 
 
 def judge(request: Mapping[str, Any], engine: Evaluator, cluster: ClusterFacts,
-          own_namespace: str | None = None, raw: str | None = None) -> Decision:
-    """The admission decision for one parsed request (raises only for internal errors).
+          own_namespace: str | None = None, raw: str | None = None,
+          deadline: Deadline | None = None) -> Decision:
+    """The admission decision for one parsed request (raises only for internal errors, and
+    policies.budget.JudgeTimeout once ``deadline`` has passed).
 
     ``raw`` is the request body as received, if at hand: it lets the engine skip scans for
     words the body does not contain."""
@@ -226,7 +230,8 @@ def judge(request: Mapping[str, Any], engine: Evaluator, cluster: ClusterFacts,
                                       limit_ranges=limit_ranges,
                                       node_memory=cluster.node_memory,
                                       node_allocatable=cluster.node_allocatable,
-                                      allow_annotation_ignores=allow_ignores)
+                                      allow_annotation_ignores=allow_ignores,
+                                      deadline=deadline)
 
     obj: dict[str, Any] = request["object"]
     result = evaluate(obj)
