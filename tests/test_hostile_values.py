@@ -315,3 +315,39 @@ def test_policy_rejects_other_meaningless_numbers(text: str, key: str) -> None:
 def test_policy_with_a_huge_quantity_saturates() -> None:
     policy = parse_policy_text("node:\n  memory: 1e1000000\n", "p.yaml")
     assert policy.node_memory == MAX_QUANTITY
+
+
+# -- the CLI, in a child process under a time and an address-space limit ------------------------
+
+HOSTILE_PODS = [
+    ("disk", "  volumes:\n  - name: v\n    emptyDir: {sizeLimit: \"1e1000000\"}\n", ""),
+    ("stall", "", "    resources: {limits: {memory: 5e999999}}\n"),
+    ("negative", "", "    resources: {limits: {memory: -1Gi}}\n"),
+    ("heap", "", "    resources: {limits: {memory: 1Gi}}\n    command: [java, -Xmx"
+     + "9" * 5000 + "g]\n"),
+    ("other", "", ""),
+]
+
+
+def test_lint_judges_hostile_quantities_quickly_and_lints_the_rest(tmp_path: Any) -> None:
+    from tests.bounded import run_bounded
+
+    docs = []
+    for name, spec_extra, container_extra in HOSTILE_PODS:
+        docs.append(f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec:\n"
+                    f"  containers:\n  - name: app\n    image: nginx\n{container_extra}"
+                    f"{spec_extra}")
+    path = tmp_path / "hostile.yaml"
+    path.write_text("---\n".join(docs))
+    started = time.monotonic()
+    outcome = run_bounded(["lint", "--format", "json", str(path)], timeout=20)
+    assert time.monotonic() - started < 10  # was: 90 s on the second pod
+    assert "Traceback" not in outcome.stderr and outcome.code == 2, outcome.stderr
+    data = json.loads(outcome.stdout)
+    assert [(e["line"], e["column"], e["message"]) for e in data["errors"]] == [
+        (28, 26, "Pod negative: spec.containers[0].resources.limits.memory: '-1Gi' must be "
+                 "greater than or equal to 0 (the API server rejects a negative quantity)")]
+    found = {(f["object"]["name"], f["rule"]) for f in data["findings"]}
+    assert {("disk", "OOM101"), ("other", "OOM101"), ("heap", "OOM130")} <= found
+    assert not any(name in ("stall", "negative") for name, _ in found)
+    assert not any("internal error" in e["message"] for e in data["errors"])

@@ -153,8 +153,10 @@ def _timed_out(policy: Policy, review: dict[str, Any], exc: JudgeTimeout) -> Dec
     kind = review["kind"].get("kind")
     namespace, name = review.get("namespace"), review.get("name") or ""
     target = f"{kind} {namespace + '/' if namespace else ''}{name}".rstrip()
-    logs.event(logging.WARNING, "judge-timeout", uid=review["uid"], kind=kind,
-               namespace=namespace, name=name, seconds=exc.seconds)
+    # (logs.event takes its fields as keywords, and "name" is its own parameter)
+    logs.log.warning(logs.line("judge-timeout", {
+        "uid": review["uid"], "kind": kind, "namespace": namespace, "name": name,
+        "seconds": exc.seconds}))
     allow = policy.webhook.get("on-timeout", "deny") == "allow"
     text = (f"oomguard could not judge {target} within {exc.seconds:g}s "
             "(webhook.judge-timeout); " + ("allowed unjudged (webhook.on-timeout: allow)"
