@@ -82,6 +82,9 @@ class Quantity:
     # the integer value as ``Quantity.Value()`` gives it (rounded up), or None; made once
     # here: converting a Decimal to an int and comparing it back costs more than a rule
     bytes: int | None = field(init=False, repr=False)
+    # below zero, which the API server rejects: ValidateResourceQuantityValue and the
+    # emptyDir sizeLimit check (pkg/apis/core/validation/validation.go, volumes.go) want >= 0
+    negative: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         value, whole = self.value, None
@@ -90,13 +93,7 @@ class Quantity:
             if value > whole:
                 whole += 1
         object.__setattr__(self, "bytes", whole)
-
-    @property
-    def negative(self) -> bool:
-        """The API server rejects it: ValidateResourceQuantityValue and the emptyDir
-        sizeLimit check (pkg/apis/core/validation/validation.go, volumes) want >= 0."""
-        value = self.value
-        return value is not None and value < 0
+        object.__setattr__(self, "negative", value is not None and value < 0)
 
 
 @lru_cache(maxsize=4096)
