@@ -351,3 +351,42 @@ def test_lint_judges_hostile_quantities_quickly_and_lints_the_rest(tmp_path: Any
     assert {("disk", "OOM101"), ("other", "OOM101"), ("heap", "OOM130")} <= found
     assert not any(name in ("stall", "negative") for name, _ in found)
     assert not any("internal error" in e["message"] for e in data["errors"])
+
+
+# -- the judge's time budget ------------------------------------------------------------------
+
+def test_a_spent_budget_stops_judging_with_judge_timeout() -> None:
+    from oomguard.policies.budget import Deadline, JudgeTimeout
+
+    spent = Deadline(0.001)
+    time.sleep(0.01)
+    with pytest.raises(JudgeTimeout, match=r"not judged within 0\.001s"):
+        ENGINE.evaluate_object(copy.deepcopy(OBJECTS["Deployment"]), deadline=spent)
+    body = json.dumps(review(copy.deepcopy(OBJECTS["Pod"])))
+    with pytest.raises(JudgeTimeout):
+        judge(parse_review(json.loads(body)), ENGINE, CLUSTER, "oomguard", body, spent)
+    # a budget not spent changes nothing
+    assert ENGINE.evaluate_object(copy.deepcopy(OBJECTS["Pod"]), deadline=Deadline(30)) \
+        .findings == ENGINE.evaluate_object(copy.deepcopy(OBJECTS["Pod"])).findings
+
+
+@pytest.mark.parametrize("setting,allowed", [("deny", False), ("allow", True)])
+def test_on_timeout_answers(setting: str, allowed: bool) -> None:
+    from oomguard.policies.budget import JudgeTimeout
+    from oomguard.webhook.app import _timed_out
+
+    policy = build_policy({"webhook": {"on-timeout": setting, "judge-timeout": 1.5}})
+    request = parse_review(review(copy.deepcopy(OBJECTS["Pod"])))
+    decision = _timed_out(policy, request, JudgeTimeout(1.5))
+    text = ("oomguard could not judge Pod default/web within 1.5s (webhook.judge-timeout); "
+            + ("allowed unjudged (webhook.on-timeout: allow)" if allowed
+               else "denied (webhook.on-timeout: deny)"))
+    assert decision.allowed is allowed and decision.reason == "timeout"
+    assert (list(decision.warnings) if allowed else decision.message) == \
+        ([text] if allowed else text)
+
+
+@pytest.mark.parametrize("value", ["0", "31", ".nan", "soon"])
+def test_judge_timeout_setting_is_checked(value: str) -> None:
+    with pytest.raises(PolicyError, match="webhook.judge-timeout"):
+        parse_policy_text(f"webhook:\n  judge-timeout: {value}\n", "p.yaml")
