@@ -6,8 +6,9 @@ parameters are checked against the schema that rule declares; an error names the
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -24,6 +25,10 @@ WEBHOOK_DEFAULTS: dict[str, Any] = {
     "validate-owned-pods": False,
     "on-internal-error": "allow",
     "allow-annotation-ignores": True,
+    # seconds one review may be judged for (policies.budget), and the answer when it is not
+    # judged in time; below the chart's timeoutSeconds (5), so the webhook answers first
+    "judge-timeout": 2,
+    "on-timeout": "deny",
 }
 
 # RULES.md "Profiles": strict requires Guaranteed everywhere and tightens OOM104/102/115.
@@ -109,6 +114,9 @@ def policy_schema(cat: Catalog | None = None) -> dict[str, Any]:
                 "validate-owned-pods": {"type": "boolean"},
                 "on-internal-error": {"enum": ["allow", "deny"]},
                 "allow-annotation-ignores": {"type": "boolean"},
+                # kube-apiserver caps a webhook's timeoutSeconds at 30
+                "judge-timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 30},
+                "on-timeout": {"enum": ["allow", "deny"]},
             }},
         },
     }
@@ -130,11 +138,17 @@ def validate(data: Any, source: str | None = None) -> None:
     where = f"{source}: " if source else ""
     if not isinstance(data, dict):
         raise PolicyError(f"{where}the policy must be a mapping, not {type(data).__name__}")
+    for path, number in _non_finite(data, ()):
+        # NaN passes every "minimum" (each comparison with it is false) and infinity is no
+        # setting either: `max-ratio: .nan` would silently disable OOM104
+        raise PolicyError(f"{where}{_at(data, path)}{_key_path(path)}: {number!r} is not a "
+                          "finite number")
     validator = jsonschema.Draft202012Validator(policy_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     if not errors:
         return
     error = errors[0]
+    where += _at(data, list(error.absolute_path))
     key = _key_path(list(error.absolute_path))
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
@@ -143,6 +157,26 @@ def validate(data: Any, source: str | None = None) -> None:
             hint = " (not a rule code or name; see `oomguard rules`)"
         raise PolicyError(f"{where}{key}: unknown key {', '.join(map(repr, extra))}{hint}")
     raise PolicyError(f"{where}{key}: {error.message}")
+
+
+def _non_finite(node: Any, path: tuple[Any, ...]) -> Iterator[tuple[list[Any], float]]:
+    stack = [(node, path)]
+    while stack:  # (iterative: the loader bounds nesting, this need not rely on it)
+        current, where = stack.pop()
+        if isinstance(current, float) and not math.isfinite(current):
+            yield list(where), current
+        elif isinstance(current, dict):
+            stack.extend((v, (*where, k)) for k, v in current.items())
+        elif isinstance(current, list):
+            stack.extend((v, (*where, i)) for i, v in enumerate(current))
+
+
+def _at(data: Any, path: Sequence[Any]) -> str:
+    """"line L, column C: " of the key at ``path`` when the policy came from YAML."""
+    from oomguard.policies.source import locate
+
+    pos = locate(data, tuple(path)) if path else None
+    return f"line {pos[0]}, column {pos[1]}: " if pos else ""
 
 
 def _quantity(value: Any, key: str, source: str | None) -> Decimal | None:
@@ -199,12 +233,14 @@ def _check_quantity_params(rule: Rule, params: Mapping[str, Any], source: str | 
     """Parameters declared with ``format: quantity`` must parse as Kubernetes quantities."""
     for name, schema in rule.params_schema.items():
         if schema.get("format") == "quantity" and params.get(name) is not None:
+            where = f"{source + ': ' if source else ''}rules.{rule.code}.{name}: "
             try:
-                parse_quantity(params[name])
+                amount = parse_quantity(params[name])
             except QuantityError as exc:
-                raise PolicyError(f"{source + ': ' if source else ''}rules.{rule.code}.{name}: "
-                                  f"{params[name]!r} is not a Kubernetes quantity ({exc})"
-                                  ) from None
+                raise PolicyError(f"{where}{params[name]!r} is not a Kubernetes quantity "
+                                  f"({exc})") from None
+            if amount < 0:  # a negative memory bound means nothing
+                raise PolicyError(f"{where}{params[name]!r} must not be negative")
 
 
 def parse_policy_text(text: str, source: str | None = None) -> Policy:

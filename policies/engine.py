@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from oomguard.policies import node_hooks
+from oomguard.policies.budget import Deadline
 from oomguard.policies.config import Policy
 from oomguard.policies.kinds import HORIZONTAL_POD_AUTOSCALER, object_template_path
 from oomguard.policies.registry import catalog
@@ -40,6 +41,7 @@ from oomguard.policies.workload.limitrange import (
 from oomguard.policies.workload.model import (
     ModelError,
     PodModel,
+    RejectedObject,
     build_pod_model,
     object_ref,
 )
@@ -154,11 +156,13 @@ class Engine:
     # -- one subject --------------------------------------------------------------------
     def evaluate_subject(self, subject: Subject, context: Context, *,
                          allow_ignores: bool = True,
-                         deferred_codes: frozenset[str] = frozenset()) -> list[Finding]:
+                         deferred_codes: frozenset[str] = frozenset(),
+                         deadline: Deadline | None = None) -> list[Finding]:
         """Findings of every enabled rule of the subject's scope, after suppressions.
 
         ``deferred_codes`` are rules judged later (OOM140): an ignore naming them is not
-        reported as having suppressed nothing.
+        reported as having suppressed nothing. ``deadline`` is checked before each rule and
+        after each violation (policies.budget).
         """
         raw: list[Finding] = []
         # a subject read from JSON (the webhook) has no positions to look up
@@ -171,7 +175,11 @@ class Engine:
                     features = subject.features()
                 if rule.requires not in features:
                     continue
+            if deadline is not None:
+                deadline.check()
             for violation in rule.check(subject, rule.params, context):
+                if deadline is not None:
+                    deadline.check()
                 line, column = violation.line, violation.column
                 if line is None and locate is not None:
                     pos = locate(violation.path)
@@ -237,20 +245,22 @@ class Engine:
                         node_allocatable: Decimal | None = None,
                         allow_annotation_ignores: bool = True,
                         may_hold_oom_score_adj: bool = True,
-                        run: RunModel | None = None) -> ObjectResult | None:
+                        run: RunModel | None = None,
+                        deadline: Deadline | None = None) -> ObjectResult | None:
         """Judge one object; None when oomguard has nothing to say about its kind.
 
         ``text`` is the file the object was read from (node documents read their comments
         and kubeadm neighbours there); ``may_hold_oom_score_adj`` False (that file lacks the
         word) skips the scan of the spec for the key. With ``run`` (a lint run), HPAs and
         workload summaries are kept there for the cross-object rules, whose ignores are
-        then not reported as unmatched.
+        then not reported as unmatched. With a ``deadline``, raises
+        policies.budget.JudgeTimeout once it has passed.
         """
         if not isinstance(obj, dict):
             return None
         context = self.context(node_memory, node_allocatable)
         node_result = self._evaluate_node_document(obj, file, text, context,
-                                                   allow_annotation_ignores)
+                                                   allow_annotation_ignores, deadline)
         if node_result is not None:
             return node_result
         if run is not None and obj.get("kind") == HORIZONTAL_POD_AUTOSCALER:
@@ -259,7 +269,9 @@ class Engine:
                 run.hpas.append(hpa)
             return None
         try:
-            model = self.pod_model(obj, file, limit_ranges, may_hold_oom_score_adj)
+            model = self.pod_model(obj, file, limit_ranges, may_hold_oom_score_adj, deadline)
+        except RejectedObject as exc:
+            return _rejected(obj, file, exc)
         except ModelError as exc:
             return _unmodelled(obj, file, exc)
         if model is None:
@@ -267,11 +279,12 @@ class Engine:
         if run is not None:
             run.add_workload(workload_summary(model))
         return self._evaluate_pod(model, context, allow_annotation_ignores,
-                                  RUN_CODES if run is not None else frozenset())
+                                  RUN_CODES if run is not None else frozenset(), deadline)
 
     def _evaluate_node_document(self, obj: Mapping[str, Any], file: str | None,
                                 text: str | None, context: Context,
-                                allow_ignores: bool = True) -> ObjectResult | None:
+                                allow_ignores: bool = True,
+                                deadline: Deadline | None = None) -> ObjectResult | None:
         """The result for a node configuration document; None for any other document."""
         node_subjects = node_hooks.subjects_from_document(obj, file, text)
         if node_subjects is None:
@@ -279,23 +292,26 @@ class Engine:
         if isinstance(node_subjects, SourceProblem):
             return ObjectResult(object_ref(obj), file, problems=[node_subjects])
         return self.evaluate_node_subjects(node_subjects, context, file, object_ref(obj),
-                                           allow_ignores)
+                                           allow_ignores, deadline)
 
     def pod_model(self, obj: Mapping[str, Any], file: str | None,
-                  limit_ranges: Iterable[Any] = (), may_hold_oom_score_adj: bool = True
-                  ) -> PodModel | None:
+                  limit_ranges: Iterable[Any] = (), may_hold_oom_score_adj: bool = True,
+                  deadline: Deadline | None = None) -> PodModel | None:
         """The defaulted model of a pod-bearing object, None for kinds without pods; raises
-        ModelError when the object has no usable pod spec."""
+        ModelError when the object has no usable pod spec (RejectedObject when the API
+        server would reject it)."""
         bearing, template = object_template_path(obj, self.policy.kinds)
         if not bearing:
             return None
         return build_pod_model(obj, template, file, may_hold_oom_score_adj,
-                               as_container_defaults(limit_ranges) if limit_ranges else ())
+                               as_container_defaults(limit_ranges) if limit_ranges else (),
+                               deadline)
 
     def _evaluate_pod(self, model: PodModel, context: Context, allow_ignores: bool,
-                      deferred_codes: frozenset[str]) -> ObjectResult:
+                      deferred_codes: frozenset[str],
+                      deadline: Deadline | None = None) -> ObjectResult:
         findings = self.evaluate_subject(model, context, allow_ignores=allow_ignores,
-                                         deferred_codes=deferred_codes)
+                                         deferred_codes=deferred_codes, deadline=deadline)
         problems = []
         for message, path in model.problems:
             pos = model.locate(path)
@@ -305,11 +321,13 @@ class Engine:
 
     def evaluate_node_subjects(self, subjects: Sequence[Subject], context: Context,
                                file: str | None, ref: ObjectRef | None,
-                               allow_ignores: bool = True) -> ObjectResult:
+                               allow_ignores: bool = True,
+                               deadline: Deadline | None = None) -> ObjectResult:
         findings: list[Finding] = []
         facts: dict[str, Any] = {}
         for subject in subjects:
-            findings.extend(self.evaluate_subject(subject, context, allow_ignores=allow_ignores))
+            findings.extend(self.evaluate_subject(subject, context, allow_ignores=allow_ignores,
+                                                  deadline=deadline))
             facts.update(subject.facts_for(context.node_memory))
         first = subjects[0].ref if subjects else ref
         return ObjectResult(first, file, findings, facts)
@@ -359,9 +377,20 @@ class Run:
 def _unmodelled(obj: Mapping[str, Any], file: str | None, exc: ModelError) -> ObjectResult:
     """The result for a pod-bearing object without a usable pod spec: where and why."""
     ref = object_ref(obj)
-    pos = locate(obj, exc.path)
     return ObjectResult(ref, file, problems=[SourceProblem(f"{ref}: {exc}",
-                                                           *(pos or (None, None)))])
+                                                           *_position(obj, exc.path))])
+
+
+def _rejected(obj: Mapping[str, Any], file: str | None, exc: RejectedObject) -> ObjectResult:
+    """The result for an object the API server rejects: each reason, where, not judged."""
+    ref = object_ref(obj)
+    return ObjectResult(ref, file, problems=[
+        SourceProblem(f"{ref}: {message}", *_position(obj, path), rejected=True)
+        for message, path in exc.problems])
+
+
+def _position(obj: Mapping[str, Any], path: Path) -> tuple[int | None, int | None]:
+    return locate(obj, path) or (None, None)
 
 
 def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:

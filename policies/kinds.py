@@ -66,11 +66,13 @@ def pod_template_path(api_version: Any, kind: Any,
     ``podTemplate`` as a dotted path); they come first, so a mapping may also replace a
     built-in kind's template path.
     """
+    if type(kind) is not str:  # a list or map there is no kind (and not hashable)
+        return False, None
     for mapping in mapped_kinds:
         if mapping.get("kind") == kind and mapping.get("apiVersion") in (None, api_version):
             return True, tuple(str(mapping["podTemplate"]).split("."))
     key = (api_version, kind)
-    if key in BUILTIN_POD_KINDS:
+    if type(api_version) is str and key in BUILTIN_POD_KINDS:
         return True, BUILTIN_POD_KINDS[key]
     return False, None
 

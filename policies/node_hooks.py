@@ -13,7 +13,10 @@ def subjects_from_document(obj: Any, file: str | None, text: str | None
     """Node subjects of a YAML/JSON document; None when it is no node configuration; a
     SourceProblem when it is one that cannot be read (a ConfigMap whose `kubelet` key is
     not YAML)."""
-    if not hasattr(obj, "get") or obj.get("kind") not in NODE_CONFIG_KINDS:
+    if not hasattr(obj, "get"):
+        return None
+    kind = obj.get("kind")
+    if type(kind) is not str or kind not in NODE_CONFIG_KINDS:  # (a list or map kind: not ours)
         return None
     from oomguard.policies import node
 

@@ -99,6 +99,8 @@ class SourceProblem:
     message: str
     line: int | None = None
     column: int | None = None
+    # the API server rejects the object for it (the webhook denies, rather than warns)
+    rejected: bool = False
 
 
 @dataclass

@@ -132,6 +132,17 @@ def test_resources_must_be_guaranteed(chart: Any) -> None:
         str(info.value)
 
 
+def test_judge_timeout_must_be_below_the_webhook_timeout(chart: Any) -> None:
+    """The webhook answers (webhook.on-timeout) before kube-apiserver gives up on it."""
+    with pytest.raises(helm.HelmRenderError) as info:
+        render_manifests(chart, {"policy": {"webhook": {"judge-timeout": 5}}})
+    assert "policy.webhook.judge-timeout (5) must be below webhook.timeoutSeconds (5)" in \
+        str(info.value)
+    policy = find(render(chart, {"policy": {"webhook": {"judge-timeout": 8}},
+                                 "webhook": {"timeoutSeconds": 10}}), "ConfigMap")
+    assert "judge-timeout: 8" in json.dumps(policy["data"])
+
+
 # --- the Deployment ------------------------------------------------------------------------
 
 def test_deployment_is_guaranteed_and_hardened(default: list[Manifest]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import operator
+import os
 import time
 from typing import Any
 
@@ -16,6 +17,8 @@ import orjson
 from flask import Flask, Request, Response, request
 from werkzeug.exceptions import HTTPException
 
+from oomguard.policies.budget import Deadline, JudgeTimeout
+from oomguard.policies.config import Policy
 from oomguard.webhook import logs, metrics
 from oomguard.webhook.review import (
     Decision,
@@ -30,6 +33,7 @@ from oomguard.webhook.runtime import Runtime
 _RULE = operator.attrgetter("rule")  # fetched in C
 MAX_BODY = 8 << 20  # 8 MiB; kube-apiserver's own request limit is 3 MiB per object
 JSON = "application/json"
+TIMED_BODY = 64 << 10  # bytes: a larger review is judged under webhook.judge-timeout
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -46,6 +50,7 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         runtime = Runtime.from_environment()
         runtime.start()
     current = runtime  # its engine is swapped in place when the policy file changes
+    override = timeout_override()
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
@@ -96,10 +101,16 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         except ReviewError as exc:
             return _bad(exc.status, str(exc))
         runtime = current
-        try:  # runtime.engine is read once: a reload meanwhile does not mix two policies
-            decision = judge(review, runtime.engine, runtime.cluster.facts(),
-                             runtime.own_namespace,
-                             may_hold_oom_score_adj="oomScoreAdj" in text)
+        engine = runtime.engine  # read once: a reload meanwhile does not mix two policies
+        # a small review is judged in milliseconds (the rules are linear in its size), so
+        # only a large one pays for the budget's checks (~0.2 us each, 2 us a review)
+        deadline = Deadline(override or judge_timeout(engine.policy)) \
+            if len(raw) > TIMED_BODY else None
+        try:
+            decision = judge(review, engine, runtime.cluster.facts(), runtime.own_namespace,
+                             may_hold_oom_score_adj="oomScoreAdj" in text, deadline=deadline)
+        except JudgeTimeout as exc:  # object content: the budget's own answer, not a bug's
+            decision = _timed_out(engine.policy, review, exc)
         except Exception as exc:  # noqa: BLE001 - never the outage
             decision = _internal_error(runtime, exc)
         try:
@@ -124,6 +135,39 @@ def _bad(status: int, message: str) -> Response:
                remote=request.remote_addr)
     label = {400: "bad request", 413: "request too large"}.get(status, "invalid request")
     return _json({"error": label, "message": message}, status)
+
+
+def timeout_override() -> float | None:
+    """``oomguard webhook --judge-timeout``, passed to the workers as OOMGUARD_JUDGE_TIMEOUT
+    (it wins over the policy's ``webhook.judge-timeout``)."""
+    text = os.environ.get("OOMGUARD_JUDGE_TIMEOUT")
+    try:
+        value = float(text) if text else None
+    except ValueError:
+        value = None
+    return value if value is not None and 0 < value <= 30 else None
+
+
+def judge_timeout(policy: Policy) -> float:
+    """Seconds one review may be judged for under the policy (``webhook.judge-timeout``)."""
+    return float(policy.webhook.get("judge-timeout", 2))
+
+
+def _timed_out(policy: Policy, review: dict[str, Any], exc: JudgeTimeout) -> Decision:
+    kind = review["kind"].get("kind")
+    namespace, name = review.get("namespace"), review.get("name") or ""
+    target = f"{kind} {namespace + '/' if namespace else ''}{name}".rstrip()
+    # (logs.event takes its fields as keywords, and "name" is its own parameter)
+    logs.log.warning(logs.line("judge-timeout", {
+        "uid": review["uid"], "kind": kind, "namespace": namespace, "name": name,
+        "seconds": exc.seconds}))
+    allow = policy.webhook.get("on-timeout", "deny") == "allow"
+    text = (f"oomguard could not judge {target} within {exc.seconds:g}s "
+            "(webhook.judge-timeout); " + ("allowed unjudged (webhook.on-timeout: allow)"
+                                           if allow else "denied (webhook.on-timeout: deny)"))
+    if allow:
+        return Decision(True, warnings=[warning_text(text)], reason="timeout")
+    return Decision(False, 500, text, reason="timeout")
 
 
 def _internal_error(runtime: Runtime, exc: Exception) -> Decision:

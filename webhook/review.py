@@ -14,6 +14,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
+from oomguard.policies.budget import Deadline
 from oomguard.policies.config import Policy
 from oomguard.policies.kinds import is_kubelet_config_map, pod_template_path
 from oomguard.policies.rule import Finding, Severity
@@ -48,7 +49,8 @@ class Evaluator(Protocol):
                         may_hold_oom_score_adj: bool = ...,
                         node_memory: Decimal | None = ...,
                         node_allocatable: Decimal | None = ...,
-                        allow_annotation_ignores: bool = ...) -> Any: ...
+                        allow_annotation_ignores: bool = ...,
+                        deadline: Deadline | None = ...) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -191,9 +193,10 @@ def _with_namespace(obj: dict[str, Any], namespace: str | None) -> dict[str, Any
 
 
 def judge(request: Mapping[str, Any], engine: Evaluator, cluster: ClusterFacts,
-          own_namespace: str | None = None, *, may_hold_oom_score_adj: bool = True
-          ) -> Decision:
-    """The admission decision for one parsed request (raises only for internal errors).
+          own_namespace: str | None = None, *, may_hold_oom_score_adj: bool = True,
+          deadline: Deadline | None = None) -> Decision:
+    """The admission decision for one parsed request (raises only for internal errors, and
+    policies.budget.JudgeTimeout once ``deadline`` has passed).
 
     ``may_hold_oom_score_adj`` False (the body lacks the word: one search at C speed) spares
     the engine the walk over every node of the pod spec that looks for an oomScoreAdj key,
@@ -225,7 +228,8 @@ def judge(request: Mapping[str, Any], engine: Evaluator, cluster: ClusterFacts,
                                       may_hold_oom_score_adj=may_hold_oom_score_adj,
                                       node_memory=cluster.node_memory,
                                       node_allocatable=cluster.node_allocatable,
-                                      allow_annotation_ignores=allow_ignores)
+                                      allow_annotation_ignores=allow_ignores,
+                                      deadline=deadline)
 
     obj: dict[str, Any] = request["object"]
     result = evaluate(obj)
@@ -263,8 +267,11 @@ def _decision(request: Mapping[str, Any], findings: list[Finding], result: Any) 
                             else warning_text(line))
         else:
             infos.append(line)
-    if result.problems:
-        warnings.extend(warning_text(f"oomguard: {p.message}") for p in result.problems)
+    for problem in result.problems:
+        if problem.rejected:  # the API server would refuse the object anyway: say why
+            errors.append(problem.message)
+        else:
+            warnings.append(warning_text(f"oomguard: {problem.message}"))
     audit: dict[str, str] = {}
     facts = result.summary()
     if "qos" in facts:

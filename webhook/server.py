@@ -90,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--cpu-affinity", default="auto", choices=["auto", "off"],
                         help="auto (default): give each worker a CPU of its own when the "
                              "workers are at least as many as the CPUs allowed")
+    parser.add_argument("--judge-timeout", type=_seconds, default=None,
+                        help="seconds one review may be judged for (default: the policy's "
+                             "webhook.judge-timeout, 2)")
     parser.add_argument("--log-level", default="info",
                         choices=["debug", "info", "warning", "error", "critical"])
     # benchmarks serve another WSGI app under exactly these settings (bench/webhook_load.py)
@@ -101,6 +104,16 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 30:  # (NaN fails this too)
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most 30, got {text}")
     return value
 
 
@@ -143,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     if args.policy:
         os.environ["OOMGUARD_POLICY"] = os.path.abspath(args.policy)
+    if args.judge_timeout is not None:  # the workers read it (webhook.app.judge_timeout)
+        os.environ["OOMGUARD_JUDGE_TIMEOUT"] = repr(args.judge_timeout)
     made_dir = _metrics_dir()
     # imported only now: prometheus_client reads PROMETHEUS_MULTIPROC_DIR at import
     from oomguard.webhook import runtime

@@ -64,16 +64,19 @@ def parse_go_float32(text: str) -> float:
     special = _GO_SPECIAL_FLOAT.get(text.lower())
     if special is not None:
         return special
-    if _GO_DECIMAL_FLOAT.match(text):
-        value = float(text)
-    elif _GO_HEX_FLOAT.match(text):
-        value = float.fromhex(text)
-    else:
-        raise ValueError(f"strconv.ParseFloat: parsing {text!r}: invalid syntax")
+    out_of_range = f"strconv.ParseFloat: parsing {text!r}: value out of range"
     try:
+        if _GO_DECIMAL_FLOAT.match(text):
+            value = float(text)
+        elif _GO_HEX_FLOAT.match(text):
+            value = float.fromhex(text)  # (OverflowError past the largest double)
+        else:
+            raise ValueError(f"strconv.ParseFloat: parsing {text!r}: invalid syntax")
+        if math.isinf(value):  # a finite text past the largest double: Go's ErrRange
+            raise ValueError(out_of_range)
         return float(struct.unpack("f", struct.pack("f", value))[0])
     except OverflowError:
-        raise ValueError(f"strconv.ParseFloat: parsing {text!r}: value out of range") from None
+        raise ValueError(out_of_range) from None
 
 
 def parse_percentage(text: str) -> float:
@@ -104,6 +107,8 @@ def parse_go_duration(text: str) -> int:
         if unit not in _DURATION_UNITS:
             raise ValueError(f"time: unknown unit {unit!r} in duration {text!r}")
         scale = _DURATION_UNITS[unit]
+        if len(whole.lstrip("0")) > 19:  # leadingInt overflows int64: Go's own error
+            raise ValueError(f"time: invalid duration {text!r}")
         amount = Decimal(whole or "0")
         if fraction:
             amount += Decimal("0." + fraction)

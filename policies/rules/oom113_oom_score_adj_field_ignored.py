@@ -48,11 +48,12 @@ spec:
 
 
 def check(pod: PodModel, params: NoParams, context: Context) -> Iterator[Violation]:
-    for path in pod.oom_score_adj_paths:
-        container = None
-        for c in pod.containers:
-            if path[:len(c.path)] == c.path:
-                container = c.name
+    paths = pod.oom_score_adj_paths
+    # a container's path is (*spec, list key, index): a lookup, not a scan per path
+    by_path = {c.path: c.name for c in pod.containers} if paths else {}
+    depth = len(pod.spec_path) + 2
+    for path in paths:
+        container = by_path.get(path[:depth])
         yield Violation(f"{format_path(path)} is not a Kubernetes field: it is dropped and "
                         "protects nothing; the kill order follows the QoS class",
                         path, container)

@@ -15,11 +15,12 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from oomguard.policies.budget import Deadline
 from oomguard.policies.ignores import IGNORE_ANNOTATION, annotation_suppressions
-from oomguard.policies.quantity import QuantityError, parse_quantity
-from oomguard.policies.rule import ObjectRef, Path, Scope, Suppression
+from oomguard.policies.quantity import CACHED_TEXT, QuantityError, parse_quantity
+from oomguard.policies.rule import ObjectRef, Path, Scope, Suppression, format_path
 from oomguard.policies.source import Map, Seq, locate
-from oomguard.policies.workload.facts import QOS_RESOURCES, pod_facts, qos_class
+from oomguard.policies.workload.facts import QOS_RESOURCES, pod_facts, pod_shares, qos_class
 from oomguard.policies.workload.runtime_heap import HeapSetting, heap_settings
 
 if TYPE_CHECKING:  # (limitrange reads LimitRange objects into this module's Quantity)
@@ -46,6 +47,16 @@ class ModelError(ValueError):
         self.path = path
 
 
+class RejectedObject(ModelError):
+    """The API server rejects the object (a negative quantity, say), so it is not judged:
+    a verdict read from a value that cannot exist (``memory: -1Gi`` taken for "no limit",
+    BestEffort) would be wrong. ``problems`` holds each reason with its path."""
+
+    def __init__(self, problems: list[tuple[str, Path]]) -> None:
+        super().__init__(problems[0][0], problems[0][1])
+        self.problems = problems
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Quantity:
     """One resource quantity field. Immutable, so one object serves every model that has
@@ -59,18 +70,26 @@ class Quantity:
     # the integer value as ``Quantity.Value()`` gives it (rounded up), or None; made once
     # here: converting a Decimal to an int and comparing it back costs more than a rule
     bytes: int | None = field(init=False, repr=False)
+    # below zero, which the API server rejects: ValidateResourceQuantityValue and the
+    # emptyDir sizeLimit check (pkg/apis/core/validation/validation.go, volumes.go) want >= 0
+    negative: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         value, whole = self.value, None
-        if value is not None:
+        if value is not None:  # (at most 2^63-1 in magnitude: parse_quantity caps it)
             whole = int(value)
             if value > whole:
                 whole += 1
         object.__setattr__(self, "bytes", whole)
+        object.__setattr__(self, "negative", value is not None and value < 0)
 
 
 @lru_cache(maxsize=4096)
 def _manifest_quantity(raw: str, path: Path) -> Quantity:
+    return _parsed(raw, path)
+
+
+def _parsed(raw: Any, path: Path) -> Quantity:
     try:
         return Quantity(raw, parse_quantity(raw), path)
     except QuantityError as exc:
@@ -79,8 +98,9 @@ def _manifest_quantity(raw: str, path: Path) -> Quantity:
 
 def _quantity(raw: Any, path: Path) -> Quantity:
     """The quantity written at ``path``. Text quantities (nearly all) are made once per text
-    and path: the same few recur in every object and every review."""
-    if type(raw) is str:
+    and path: the same few recur in every object and every review (a long text is not kept:
+    the cache must not hold megabytes)."""
+    if type(raw) is str and len(raw) <= CACHED_TEXT:
         return _manifest_quantity(raw, path)
     try:
         return Quantity(raw, parse_quantity(raw), path)
@@ -228,6 +248,8 @@ class PodModel:
     scope: Scope = Scope.WORKLOAD
     # Derived data, computed on first use by this class only (see Container._heaps)
     _qos: str | None = field(default=None, init=False, repr=False, compare=False)
+    _shares: tuple[int, int | None] | None = field(default=None, init=False, repr=False,
+                                                   compare=False)
     _quantities: list[tuple[Quantity, Container | None]] | None = field(
         default=None, init=False, repr=False, compare=False)
     _features: frozenset[str] | None = field(default=None, init=False, repr=False,
@@ -261,6 +283,13 @@ class PodModel:
         if self._qos is None:
             self._qos = qos_class(self)
         return self._qos
+
+    @property
+    def shares(self) -> tuple[int, int | None]:
+        """What every container's oom_score_adj shares (policies.workload.facts.pod_shares)."""
+        if self._shares is None:
+            self._shares = pod_shares(self)
+        return self._shares
 
     def memory_quantities(self) -> list[tuple[Quantity, Container | None]]:
         """Every memory quantity written in the pod spec, with its container when it has
@@ -476,7 +505,8 @@ _CONTAINER_KEYS = (("initContainers", "init"), ("containers", "container"),
 
 def build_pod_model(obj: Mapping[str, Any], template_path: Path | None,
                     file: str | None = None, may_hold_oom_score_adj: bool = True,
-                    limit_ranges: Sequence[ContainerDefaults] = ()) -> PodModel:
+                    limit_ranges: Sequence[ContainerDefaults] = (),
+                    deadline: Deadline | None = None) -> PodModel:
     """Model one pod-bearing object, defaulted by the API server and by the LimitRanges of
     its namespace among ``limit_ranges``; raises ModelError when it has no usable pod spec.
 
@@ -509,6 +539,8 @@ def build_pod_model(obj: Mapping[str, Any], template_path: Path | None,
             problems.append((f"{key} must be a list", (*spec_path, key)))
             continue
         for i, raw in enumerate(raw_list):
+            if deadline is not None and not i & 255:  # (every 256 containers)
+                deadline.check()
             try:
                 containers.append(_container(raw, kind, i, (*spec_path, key, i)))
             except ModelError as exc:
@@ -547,10 +579,38 @@ def build_pod_model(obj: Mapping[str, Any], template_path: Path | None,
         if isinstance(template_annotations, dict) else {},
         oom_score_adj_paths=oom_paths, problems=problems,
     )
+    rejected = _negative_quantities(model)
+    if rejected:
+        raise RejectedObject(rejected)
     apply_pod_defaults(model)
     if limit_ranges:
         apply_limit_ranges(model, limit_ranges)
     return model
+
+
+def _shown(raw: Any) -> str:
+    text = repr(raw)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _negative_quantities(model: PodModel) -> list[tuple[str, Path]]:
+    """Every quantity of the spec the API server rejects for being negative (any resource:
+    requests, limits, pod-level resources, overhead, emptyDir sizeLimit)."""
+    found: list[Quantity] = []
+    for container in model.containers:  # (loops spelled out: this runs for every object)
+        for resources in (container.declared_requests, container.declared_limits):
+            for quantity in resources.values():
+                if quantity.negative:
+                    found.append(quantity)
+    for resources in (model.pod_requests, model.pod_limits, model.overhead):
+        for quantity in resources.values():
+            if quantity.negative:
+                found.append(quantity)
+    for volume in model.volumes:
+        if volume.size_limit is not None and volume.size_limit.negative:
+            found.append(volume.size_limit)
+    return [(f"{format_path(q.path)}: {_shown(q.raw)} must be greater than or equal to 0 (the API "
+             "server rejects a negative quantity)", q.path) for q in found]
 
 
 def apply_pod_defaults(model: PodModel) -> None:

@@ -94,7 +94,8 @@ def hpa_model(obj: Mapping[str, Any], file: str | None) -> HpaModel | None:
     if not isinstance(target, dict):
         return None
     metrics: list[MemoryMetric] = []
-    for i, metric in enumerate(spec.get("metrics") or []):
+    listed = spec.get("metrics")
+    for i, metric in enumerate(listed if isinstance(listed, list) else ()):
         if not isinstance(metric, dict):
             continue
         mtype = metric.get("type")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from oomguard.policies.quantity import MAX_QUANTITY
 from oomguard.policies.rule import Path
 
 if TYPE_CHECKING:  # the model imports this module (Container.heap_settings): types only here
@@ -42,6 +43,17 @@ class HeapSetting:
     value: Decimal  # bytes, or percent for max-ram-percentage
     text: str  # the flag as written
     path: Path
+
+
+def _amount(digits: str, unit: int) -> Decimal:
+    """``digits`` times ``unit`` bytes, capped at 2^63-1 as quantities are
+    (policies.quantity.MAX_QUANTITY): no runtime takes more (the JVM and Go refuse a value that
+    overflows 64 bits at start), and a thousand-digit flag must not become a thousand-digit
+    integer (int() refuses past 4,300 digits and is quadratic below)."""
+    significant = digits.lstrip("0")
+    if len(significant) > 19:
+        return MAX_QUANTITY
+    return min(Decimal(int(significant or "0") * unit), MAX_QUANTITY)
 
 
 def _words(text: str) -> list[str]:
@@ -73,7 +85,7 @@ def _jvm(word: str, path: Path) -> HeapSetting | None:
     match = _JVM_HEAP.match(word)
     if match:
         return HeapSetting("jvm", "max-heap",
-                           Decimal(int(match[1]) * _JVM_UNITS[match[2].lower()]), word, path)
+                           _amount(match[1], _JVM_UNITS[match[2].lower()]), word, path)
     match = _JVM_RAM_PERCENT.match(word)
     if match:
         return HeapSetting("jvm", "max-ram-percentage", Decimal(match[1]), word, path)
@@ -89,7 +101,7 @@ def _node(words: list[tuple[str, Path]]) -> Iterator[HeapSetting]:
         if value is None and i + 1 < len(words) and words[i + 1][0].isdigit():
             value = words[i + 1][0]
         if value is not None:
-            yield HeapSetting("node", "max-heap", Decimal(int(value) << 20), word, path)
+            yield HeapSetting("node", "max-heap", _amount(value, 1 << 20), word, path)
 
 
 def heap_settings(container: Container) -> list[HeapSetting]:
@@ -131,7 +143,7 @@ def _heap_settings(container: Container) -> list[HeapSetting]:
         match = _GO_LIMIT.match(limit.value.strip())
         if match:
             go.append(HeapSetting("go", "max-heap",
-                                  Decimal(int(match[1]) * _GO_UNITS[match[2]]),
+                                  _amount(match[1], _GO_UNITS[match[2]]),
                                   f"GOMEMLIMIT={limit.value}", limit.path))
     effective: dict[tuple[str, str], HeapSetting] = {}
     for setting in (*jvm, *node, *go):

@@ -45,3 +45,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "oomguard.webhook" -}}
 {{- if ne .Values.admission.engine "vap" }}true{{ end -}}
 {{- end -}}
+
+{{- /* The webhook answers before kube-apiserver gives up on it: policy.webhook.judge-timeout
+(seconds one review may be judged for) must be below webhook.timeoutSeconds. */ -}}
+{{- define "oomguard.checkJudgeTimeout" -}}
+{{- $settings := (.Values.policy | default dict).webhook | default dict -}}
+{{- $budget := index $settings "judge-timeout" | default 2 -}}
+{{- if ge (float64 $budget) (float64 .Values.webhook.timeoutSeconds) -}}
+{{- fail (printf "policy.webhook.judge-timeout (%v) must be below webhook.timeoutSeconds (%v): kube-apiserver would time the webhook out first (failurePolicy decides then)" $budget .Values.webhook.timeoutSeconds) -}}
+{{- end -}}
+{{- end -}}
