@@ -47,8 +47,13 @@ def label_expression(hook: Manifest) -> list[Manifest]:
     return [e for e in hook["namespaceSelector"]["matchExpressions"] if e["key"] == LABEL]
 
 
-def test_one_entry_per_action_on_the_namespace_label(chart: Any) -> None:
-    found = hooks(render(chart, {}))
+@pytest.fixture(scope="module")
+def default_hooks(chart: Any) -> dict[str, Manifest]:
+    return hooks(render(chart, {}))
+
+
+def test_one_entry_per_action_on_the_namespace_label(default_hooks: dict[str, Manifest]) -> None:
+    found = default_hooks
     default = found["workloads.oomguard.io"]
     assert default["clientConfig"]["service"]["path"] == "/validate"
     # unlabelled namespaces, and those with a value that is no action, get the policy's
@@ -147,3 +152,36 @@ def test_helm_lint_and_oomguard_lint_pass(chart: Any, values: dict[str, Any], tm
     assert main(["lint", "--format", "json", str(rendered)]) == 0
     findings = json.loads(capsys.readouterr().out)["findings"]
     assert [f["rule"] for f in findings if f["severity"] != "info"] == []
+
+
+def selects(selector: Manifest, labels: dict[str, str]) -> bool:
+    """A label selector's matchExpressions as kube-apiserver evaluates them
+    (k8s.io/apimachinery/pkg/labels/selector.go: NotIn also matches a missing label)."""
+    for expression in selector.get("matchExpressions", []):
+        value = labels.get(expression["key"])
+        if expression["operator"] == "In" and value not in expression["values"]:
+            return False
+        if expression["operator"] == "NotIn" and value in expression["values"]:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("labels,path", [
+    ({}, "/validate"),
+    ({LABEL: "warn"}, "/validate/warn"),
+    ({LABEL: "audit"}, "/validate/audit"),
+    ({LABEL: "deny"}, "/validate/deny"),
+    ({LABEL: "block"}, "/validate"),  # a value that is no action: the policy's
+    ({LABEL: "audit", "oomguard.io/ignore": "true"}, None),
+    ({LABEL: "warn", "kubernetes.io/metadata.name": "kube-system"}, None),
+    ({LABEL: "warn", "kubernetes.io/metadata.name": NS}, None),
+])
+def test_each_namespace_is_sent_to_exactly_one_path(default_hooks: dict[str, Manifest],
+                                                    labels: dict[str, str],
+                                                    path: str | None) -> None:
+    labels = {"kubernetes.io/metadata.name": "team", **labels}
+    workloads = [hook for name, hook in default_hooks.items()
+                 if name.endswith("workloads.oomguard.io")]
+    paths = [hook["clientConfig"]["service"]["path"] for hook in workloads
+             if selects(hook["namespaceSelector"], labels)]
+    assert paths == ([path] if path else [])
