@@ -1,4 +1,5 @@
-"""The Flask app: /validate, /healthz, /readyz, /metrics.
+"""The Flask app: /validate (and /validate/deny, /validate/warn, /validate/audit),
+/healthz, /readyz, /metrics.
 
 A bad request is a 400/413 with a JSON error, logged and counted; it never reaches the
 judge, never becomes a 500 and never kills a worker. An internal error while judging is
@@ -16,6 +17,7 @@ import orjson
 from flask import Flask, Request, Response, request
 from werkzeug.exceptions import HTTPException
 
+from oomguard.policies.actions import DENY
 from oomguard.webhook import logs, metrics
 from oomguard.webhook.review import (
     Decision,
@@ -50,7 +52,7 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
-        if request.path == "/validate":
+        if request.path == "/validate" or request.path.startswith("/validate/"):
             return _bad(status, exc.description or exc.name)
         return _json({"error": exc.name, "message": exc.description}, status)
 
@@ -75,8 +77,11 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     def metrics_endpoint() -> Response:
         return Response(metrics.render(), mimetype=metrics.CONTENT_TYPE)
 
+    # /validate judges at the policy's webhook.action; /validate/<action> at that action:
+    # the chart sends each namespace labelled oomguard.io/action there (docs/webhook.md)
     @app.post("/validate")
-    def validate() -> Response:
+    @app.post("/validate/<any(deny, warn, audit):stage>")
+    def validate(stage: str | None = None) -> Response:
         started = time.perf_counter()
         # the proxy resolved once, not on every use (flask types the proxy as the Request)
         req: Request = request._get_current_object()  # type: ignore[attr-defined]
@@ -96,14 +101,15 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         except ReviewError as exc:
             return _bad(exc.status, str(exc))
         runtime = current
-        try:  # runtime.engine is read once: a reload meanwhile does not mix two policies
-            decision = judge(review, runtime.engine, runtime.cluster.facts(),
-                             runtime.own_namespace,
-                             may_hold_oom_score_adj="oomScoreAdj" in text)
+        engine = runtime.engine  # read once: a reload meanwhile does not mix two policies
+        stage = stage or engine.policy.webhook.get("action", DENY)
+        try:
+            decision = judge(review, engine, runtime.cluster.facts(), runtime.own_namespace,
+                             may_hold_oom_score_adj="oomScoreAdj" in text, stage=stage)
         except Exception as exc:  # noqa: BLE001 - never the outage
             decision = _internal_error(runtime, exc)
         try:
-            _account(review, decision, time.perf_counter() - started)
+            _account(review, decision, time.perf_counter() - started, stage)
         except Exception:  # noqa: BLE001 - a metrics or log failure must not fail a review
             logs.exception("accounting-failed")
         return _json(response(review["uid"], decision))
@@ -135,7 +141,8 @@ def _internal_error(runtime: Runtime, exc: Exception) -> Decision:
     return Decision(True, warnings=[warning_text(text)], reason="error")
 
 
-def _account(review: dict[str, Any], decision: Decision, elapsed: float) -> None:
+def _account(review: dict[str, Any], decision: Decision, elapsed: float,
+             stage: str = DENY) -> None:
     kind = review["kind"]["kind"]
     operation = review["operation"]
     findings = decision.findings
@@ -145,7 +152,7 @@ def _account(review: dict[str, Any], decision: Decision, elapsed: float) -> None
         "namespace": review.get("namespace"), "name": review.get("name"),
         "subResource": review.get("subResource"), "operation": operation,
         "dryRun": bool(review.get("dryRun")), "decision": decision.reason,
-        "allowed": decision.allowed,
+        "allowed": decision.allowed, "action": stage,
         "rules": sorted(set(map(_RULE, findings))) if findings else [],
         "latencyMs": round(elapsed * 1000, 3),
     })
