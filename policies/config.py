@@ -11,8 +11,10 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
+from oomguard.policies.actions import ACTIONS, DENY
 from oomguard.policies.quantity import QuantityError, parse_quantity
 from oomguard.policies.registry import Catalog, catalog
 from oomguard.policies.rule import Rule, Severity
@@ -29,6 +31,7 @@ WEBHOOK_DEFAULTS: dict[str, Any] = {
     # judged in time; below the chart's timeoutSeconds (5), so the webhook answers first
     "judge-timeout": 2,
     "on-timeout": "deny",
+    "action": "deny",  # policies/actions.py: deny, warn or audit
 }
 
 # RULES.md "Profiles": strict requires Guaranteed everywhere and tightens OOM104/102/115.
@@ -50,6 +53,8 @@ class RuleSetting:
     enabled: bool
     severity: Severity
     params: Mapping[str, Any]
+    # the most this rule may do at admission (policies/actions.py); deny: no cap
+    action: str = "deny"
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,12 @@ class Policy:
     webhook: Mapping[str, Any] = field(default_factory=lambda: dict(WEBHOOK_DEFAULTS))
     source: str | None = None  # the file it came from
 
+    @cached_property
+    def action_caps(self) -> Mapping[str, str]:
+        """The rules whose ``action`` is below deny, by code (read on every review; a
+        frozen dataclass still lets cached_property fill its ``__dict__``)."""
+        return {code: s.action for code, s in self.settings.items() if s.action != DENY}
+
     def setting(self, key: str) -> RuleSetting | None:
         rule = catalog().get(key)
         return self.settings.get(rule.code) if rule else None
@@ -76,6 +87,7 @@ def _rule_schema(rule: Rule) -> dict[str, Any]:
     props: dict[str, Any] = {
         "enabled": {"type": "boolean"},
         "severity": {"enum": ["error", "warning", "info"]},
+        "action": {"enum": list(ACTIONS)},
     }
     props.update(rule.params_schema)
     return {"type": "object", "properties": props, "additionalProperties": False}
@@ -117,6 +129,7 @@ def policy_schema(cat: Catalog | None = None) -> dict[str, Any]:
                 # kube-apiserver caps a webhook's timeoutSeconds at 30
                 "judge-timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 30},
                 "on-timeout": {"enum": ["allow", "deny"]},
+                "action": {"enum": list(ACTIONS)},
             }},
         },
     }
@@ -212,9 +225,10 @@ def build_policy(data: Mapping[str, Any] | None, source: str | None = None) -> P
         enabled = bool(values.pop("enabled", rule.enabled))
         severity = Severity.parse(values.pop("severity")) if "severity" in values \
             else rule.severity
+        action = str(values.pop("action", DENY))
         params = {**rule.defaults, **values}
         _check_quantity_params(rule, params, source)
-        settings[rule.code] = RuleSetting(rule, enabled, severity, params)
+        settings[rule.code] = RuleSetting(rule, enabled, severity, params, action)
     node = data.get("node") or {}
     exclude = data.get("exclude") or {}
     return Policy(

@@ -256,10 +256,12 @@ def test_webhook_reaches_the_service_and_the_server(default: list[Manifest]) -> 
     target = container_ports.get(port["targetPort"], port["targetPort"])
     assert (port["port"], target) == (443, 8443)
     assert f"--port={target}" in container["args"]
-    for hook in webhooks_of(default).values():
+    for name, hook in webhooks_of(default).items():
+        # an enforcement action's entry (deny.workloads.oomguard.io) calls /validate/deny
+        action = name.split(".")[0] if name.count(".") == 3 else None
         assert hook["clientConfig"]["service"] == {
-            "name": service["metadata"]["name"], "namespace": NS, "path": "/validate",
-            "port": port["port"]}
+            "name": service["metadata"]["name"], "namespace": NS,
+            "path": f"/validate/{action}" if action else "/validate", "port": port["port"]}
         assert hook["admissionReviewVersions"] == ["v1"]
         assert hook["sideEffects"] == "None"
 
@@ -291,7 +293,8 @@ def test_kubelet_config_webhook(default: list[Manifest], chart: Any) -> None:
     assert [c["expression"] for c in hook["matchConditions"]] == [
         "object.metadata.name == 'kubelet-config'"]
     off = render(chart, {"webhook": {"kubeletConfig": {"enabled": False}}})
-    assert list(webhooks_of(off)) == ["workloads.oomguard.io"]
+    assert list(webhooks_of(off)) == ["workloads.oomguard.io", "deny.workloads.oomguard.io",
+                                      "warn.workloads.oomguard.io", "audit.workloads.oomguard.io"]
 
 
 def test_values_drive_failure_policy_timeout_and_rules(chart: Any) -> None:

@@ -92,7 +92,8 @@ spec:
         "message": finding["message"], "file": bad, "line": 9, "column": 9,
         "object": {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": None,
                    "name": "web"},
-        "container": "app", "path": "spec.template.spec.containers[0].resources"}
+        "container": "app", "path": "spec.template.spec.containers[0].resources",
+        "action": "deny"}
     obj = data["objects"][0]
     assert obj["file"] == bad and obj["object"]["kind"] == "Deployment"
     assert obj["facts"]["qos"] == "Burstable"

@@ -1,4 +1,5 @@
-"""The Flask app: /validate, /healthz, /readyz, /metrics.
+"""The Flask app: /validate (and /validate/deny, /validate/warn, /validate/audit),
+/healthz, /readyz, /metrics.
 
 A bad request is a 400/413 with a JSON error, logged and counted; it never reaches the
 judge, never becomes a 500 and never kills a worker. An internal error while judging is
@@ -17,6 +18,7 @@ import orjson
 from flask import Flask, Request, Response, request
 from werkzeug.exceptions import HTTPException
 
+from oomguard.policies.actions import DENY
 from oomguard.policies.budget import Deadline, JudgeTimeout
 from oomguard.policies.config import Policy
 from oomguard.webhook import logs, metrics
@@ -55,7 +57,7 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
-        if request.path == "/validate":
+        if request.path == "/validate" or request.path.startswith("/validate/"):
             return _bad(status, exc.description or exc.name)
         return _json({"error": exc.name, "message": exc.description}, status)
 
@@ -80,8 +82,11 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     def metrics_endpoint() -> Response:
         return Response(metrics.render(), mimetype=metrics.CONTENT_TYPE)
 
+    # /validate judges at the policy's webhook.action; /validate/<action> at that action:
+    # the chart sends each namespace labelled oomguard.io/action there (docs/webhook.md)
     @app.post("/validate")
-    def validate() -> Response:
+    @app.post("/validate/<any(deny, warn, audit):stage>")
+    def validate(stage: str | None = None) -> Response:
         started = time.perf_counter()
         # the proxy resolved once, not on every use (flask types the proxy as the Request)
         req: Request = request._get_current_object()  # type: ignore[attr-defined]
@@ -106,15 +111,17 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         # only a large one pays for the budget's checks (~0.2 us each, 2 us a review)
         deadline = Deadline(override or judge_timeout(engine.policy)) \
             if len(raw) > TIMED_BODY else None
+        stage = stage or engine.policy.webhook.get("action", DENY)
         try:
             decision = judge(review, engine, runtime.cluster.facts(), runtime.own_namespace,
-                             may_hold_oom_score_adj="oomScoreAdj" in text, deadline=deadline)
+                             may_hold_oom_score_adj="oomScoreAdj" in text, deadline=deadline,
+                             stage=stage)
         except JudgeTimeout as exc:  # object content: the budget's own answer, not a bug's
             decision = _timed_out(engine.policy, review, exc)
         except Exception as exc:  # noqa: BLE001 - never the outage
             decision = _internal_error(runtime, exc)
         try:
-            _account(review, decision, time.perf_counter() - started)
+            _account(review, decision, time.perf_counter() - started, stage)
         except Exception:  # noqa: BLE001 - a metrics or log failure must not fail a review
             logs.exception("accounting-failed")
         return _json(response(review["uid"], decision))
@@ -179,7 +186,8 @@ def _internal_error(runtime: Runtime, exc: Exception) -> Decision:
     return Decision(True, warnings=[warning_text(text)], reason="error")
 
 
-def _account(review: dict[str, Any], decision: Decision, elapsed: float) -> None:
+def _account(review: dict[str, Any], decision: Decision, elapsed: float,
+             stage: str = DENY) -> None:
     kind = review["kind"]["kind"]
     operation = review["operation"]
     findings = decision.findings
@@ -189,7 +197,7 @@ def _account(review: dict[str, Any], decision: Decision, elapsed: float) -> None
         "namespace": review.get("namespace"), "name": review.get("name"),
         "subResource": review.get("subResource"), "operation": operation,
         "dryRun": bool(review.get("dryRun")), "decision": decision.reason,
-        "allowed": decision.allowed,
+        "allowed": decision.allowed, "action": stage,
         "rules": sorted(set(map(_RULE, findings))) if findings else [],
         "latencyMs": round(elapsed * 1000, 3),
     })

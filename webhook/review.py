@@ -14,6 +14,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
+from oomguard.policies.actions import AUDIT, DENY, looser
 from oomguard.policies.budget import Deadline
 from oomguard.policies.config import Policy
 from oomguard.policies.kinds import is_kubelet_config_map, pod_template_path
@@ -28,6 +29,15 @@ OWNER_KINDS = frozenset({"ReplicaSet", "StatefulSet", "DaemonSet", "Job",
 # The only subresource judged: an in-place resize changes a running Pod's resources.
 RESIZE = "resize"
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]+")
+# The audit annotations of a review. kube-apiserver files each under "<webhook name>/<key>"
+# and drops one whose key is no qualified name (k8s.io/apiserver/pkg/admission/
+# attributes.go, checkKeyFormat): every key here is a valid name part (at most 63
+# characters of [A-Za-z0-9-_.], alphanumeric at both ends); tests check them.
+AUDIT_KEYS = ("qos", "pod-memory-request", "info", "action", "would-deny", "would-warn")
+# The API server cuts a ValidatingAdmissionPolicy's audit annotation at 10 KiB
+# (maxAuditAnnotationValueLength, k8s.io/apiserver/pkg/admission/plugin/policy/validating/
+# dispatcher.go); a webhook's are not cut, but audit backends pay for every byte: the same cap.
+MAX_AUDIT_VALUE = 10 * 1024
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 
 
@@ -194,13 +204,15 @@ def _with_namespace(obj: dict[str, Any], namespace: str | None) -> dict[str, Any
 
 def judge(request: Mapping[str, Any], engine: Evaluator, cluster: ClusterFacts,
           own_namespace: str | None = None, *, may_hold_oom_score_adj: bool = True,
-          deadline: Deadline | None = None) -> Decision:
+          deadline: Deadline | None = None, stage: str | None = None) -> Decision:
     """The admission decision for one parsed request (raises only for internal errors, and
     policies.budget.JudgeTimeout once ``deadline`` has passed).
 
     ``may_hold_oom_score_adj`` False (the body lacks the word: one search at C speed) spares
     the engine the walk over every node of the pod spec that looks for an oomScoreAdj key,
-    which costs more than all the rules a typical review runs."""
+    which costs more than all the rules a typical review runs. ``stage`` is the enforcement
+    action of the request's namespace (the path ``/validate/<action>`` its webhook entry
+    calls), None for the policy's ``webhook.action`` (policies/actions.py)."""
     policy = engine.policy
     settings = policy.webhook
     operation = request.get("operation")
@@ -250,28 +262,56 @@ def judge(request: Mapping[str, Any], engine: Evaluator, cluster: ClusterFacts,
     if owner and not settings.get("validate-owned-pods", False):
         findings = [_downgrade(f, f"its {owner} was judged already")
                     if f.severity == Severity.ERROR else f for f in findings]
-    return _decision(request, findings, result)
+    return _decision(request, findings, result, stage or str(settings.get("action", DENY)),
+                     policy.action_caps)
 
 
-def _decision(request: Mapping[str, Any], findings: list[Finding], result: Any) -> Decision:
+def audit_value(text: str) -> str:
+    """An audit annotation value of at most :data:`MAX_AUDIT_VALUE` bytes (UTF-8, as Go
+    counts), cut at a character boundary."""
+    if len(text) * 4 <= MAX_AUDIT_VALUE:
+        return text
+    data = text.encode()
+    if len(data) <= MAX_AUDIT_VALUE:
+        return text
+    return data[:MAX_AUDIT_VALUE - 3].decode(errors="ignore") + "..."
+
+
+def _decision(request: Mapping[str, Any], findings: list[Finding], result: Any,
+              stage: str = DENY, caps: Mapping[str, str] = _NO_ANNOTATIONS) -> Decision:
+    """Findings to an answer under enforcement action ``stage``, each rule at most at its
+    cap (policies/actions.py): a denying error denies, a warned one is a warning "would
+    deny: ...", an audited one and audited warnings only go to the audit annotations."""
     errors: list[str] = []
     warnings: list[str] = []
     infos: list[str] = []
+    would_deny: list[str] = []
+    would_warn: list[str] = []
+    uniform = not caps  # every rule at the stage: one comparison, not one lookup a finding
     for finding in findings:  # (warning_text only when needed: this runs per finding)
         line = f"{finding.rule} {finding.name}: {finding.message}"
         severity = finding.severity
-        if severity is ERROR:
-            errors.append(line)
-        elif severity is WARNING:
+        if severity is ERROR or severity is WARNING:
+            action = stage if uniform else looser(caps.get(finding.rule, DENY), stage)
+            if action == AUDIT:
+                (would_deny if severity is ERROR else would_warn).append(line)
+                continue
+            if severity is ERROR:
+                if action == DENY:
+                    errors.append(line)
+                    continue
+                would_deny.append(line)
+                line = f"would deny: {line}"
             warnings.append(line if len(line) <= MAX_WARNING and line.isprintable()
                             else warning_text(line))
         else:
             infos.append(line)
     for problem in result.problems:
-        if problem.rejected:  # the API server would refuse the object anyway: say why
+        if problem.rejected:  # the API server refuses the object whatever the stage: say why
             errors.append(problem.message)
         else:
-            warnings.append(warning_text(f"oomguard: {problem.message}"))
+            (would_warn if stage == AUDIT else warnings).append(
+                warning_text(f"oomguard: {problem.message}"))
     audit: dict[str, str] = {}
     facts = result.summary()
     if "qos" in facts:
@@ -279,10 +319,18 @@ def _decision(request: Mapping[str, Any], findings: list[Finding], result: Any) 
     if facts.get("podMemoryRequest") is not None:
         audit["pod-memory-request"] = str(facts["podMemoryRequest"])
     if infos:
-        audit["info"] = "; ".join(infos)
+        audit["info"] = audit_value("; ".join(infos))
+    if stage != DENY or caps:
+        if stage != DENY:
+            audit["action"] = stage
+        if would_deny:  # under warn too: the audit log says what a flip to deny would do
+            audit["would-deny"] = audit_value("; ".join(would_deny))
+        if would_warn:
+            audit["would-warn"] = audit_value("; ".join(would_warn))
     if not errors:
+        reason = "would-deny" if would_deny else "warned" if warnings else "allowed"
         return Decision(True, warnings=warnings, audit_annotations=audit, findings=findings,
-                        reason="warned" if warnings else "allowed")
+                        reason=reason)
     kind = (request.get("kind") or {}).get("kind")
     namespace = request.get("namespace")
     meta = request["object"].get("metadata")

@@ -7,11 +7,13 @@ Formats are plain modules looked up by name (no registration side effects); see
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from oomguard.linter.runner import Report
-from oomguard.policies.rule import Severity
+from oomguard.policies.actions import DENY, severity_action
+from oomguard.policies.rule import Finding, Severity
 
 FORMATS = ("text", "json", "sarif", "junit", "github")
 
@@ -20,6 +22,20 @@ FORMATS = ("text", "json", "sarif", "junit", "github")
 class RenderContext:
     fail_on: Severity
     tool_version: str
+    # what admission would do with each finding (policies.actions.ActionResolver); None:
+    # the default policy's, deny
+    actions: Callable[[Finding], str] | None = None
+
+    def action_of(self, finding: Finding) -> str:
+        """deny, warn or audit: what the webhook would do with ``finding``."""
+        if self.actions is None:
+            return severity_action(finding.severity, DENY)
+        return self.actions(finding)
+
+    def shows_action(self, finding: Finding, action: str) -> bool:
+        """Whether ``action`` is not what the finding's severity gets under deny (a text
+        report names only those)."""
+        return action != severity_action(finding.severity, DENY)
 
 
 class Formatter(Protocol):

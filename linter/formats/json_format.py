@@ -8,13 +8,24 @@ from typing import Any
 from oomguard.linter.formats import RenderContext
 from oomguard.linter.runner import Report
 from oomguard.policies.engine import severity_counts
+from oomguard.policies.rule import Finding, Severity
+
+_DEFAULT = RenderContext(Severity.ERROR, "")
 
 
-def as_dict(report: Report) -> dict[str, Any]:
+def finding_json(finding: Finding, context: RenderContext | None = None) -> dict[str, Any]:
+    """One finding, with ``action``: what admission would do with it (deny, warn or audit:
+    policies/actions.py), so a rollout can be previewed before a namespace is flipped."""
+    out = finding.to_json()
+    out["action"] = (context or _DEFAULT).action_of(finding)
+    return out
+
+
+def as_dict(report: Report, context: RenderContext | None = None) -> dict[str, Any]:
     summary: dict[str, Any] = severity_counts(report.findings)
     summary.update(files=report.files, objects=report.object_count)
     return {
-        "findings": [f.to_json() for f in report.findings],
+        "findings": [finding_json(f, context) for f in report.findings],
         "objects": report.objects,
         "errors": [e.to_json() for e in report.errors],
         "notices": [n.to_json() for n in report.notices],
@@ -23,4 +34,4 @@ def as_dict(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report, context: RenderContext) -> str:
-    return json.dumps(as_dict(report), indent=2, sort_keys=False) + "\n"
+    return json.dumps(as_dict(report, context), indent=2, sort_keys=False) + "\n"

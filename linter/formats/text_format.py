@@ -21,8 +21,10 @@ def render(report: Report, context: RenderContext) -> str:
                      f"{notice.message}")
     for f in report.findings:
         subject = f" [{f.object}]" if f.object else ""
+        action = context.action_of(f)
+        shown = f" (action: {action})" if context.shows_action(f, action) else ""
         lines.append(f"{_where(f.file, f.line, f.column)}: {f.severity} {f.rule} {f.name}: "
-                     f"{f.message}{subject}")
+                     f"{f.message}{subject}{shown}")
     counts = severity_counts(report.findings)
     lines.append(
         f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info "

@@ -34,6 +34,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                            "else the built-in default profile)")
     lint.add_argument("--profile", choices=("default", "strict"),
                       help="built-in profile to use when no policy file is given")
+    lint.add_argument("--action", choices=("deny", "warn", "audit"),
+                      help="preview a rollout stage: the action each finding gets (json key "
+                           "`action`, text when not the default) as in a namespace labelled "
+                           "oomguard.io/action=ACTION (default: the policy's webhook.action)")
     lint.add_argument("--input-type", choices=("manifest", "kubelet-config", "kubelet-flags",
                                                "sysctl"),
                       help="read every input as this type instead of detecting it")
@@ -78,6 +82,7 @@ def _formats(requested: list[str] | None, output: str | None) -> list[tuple[str,
 def run(args: argparse.Namespace) -> int:
     from oomguard.linter.formats import RenderContext, formatter
     from oomguard.linter.runner import lint_paths
+    from oomguard.policies.actions import ActionResolver
     from oomguard.policies.config import PolicyError, load_policy
     from oomguard.policies.rule import Severity
 
@@ -117,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
             cleanup()
     report.errors[:0] = helm_errors
     fail_on = Severity.parse(args.fail_on)
-    context = RenderContext(fail_on, __version__)
+    context = RenderContext(fail_on, __version__, ActionResolver(policy, args.action))
     for name, target in outputs:
         text = formatter(name).render(report, context)
         if target is None:

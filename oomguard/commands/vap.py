@@ -26,9 +26,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                              "else the built-in default profile)")
     parser.add_argument("--profile", choices=("default", "strict"),
                         help="built-in profile to use when no policy file is given")
-    parser.add_argument("--action", choices=("deny", "warn", "audit"), default="deny",
-                        help="what the bindings do with an error finding: deny (default), "
-                             "warn, or audit; warnings warn (audit under audit), infos audit")
+    parser.add_argument("--action", choices=("deny", "warn", "audit"),
+                        help="what the bindings do with an error finding: deny, warn, or "
+                             "audit (default: the policy's webhook.action, itself deny by "
+                             "default); a rule's own action caps it as in the webhook; "
+                             "warnings warn (audit under audit), infos audit")
     parser.add_argument("--output", "-o", metavar="FILE",
                         help="write the YAML stream to FILE instead of stdout")
     parser.add_argument("--explain", action="store_true",
@@ -37,6 +39,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from oomguard.policies.actions import policy_action, rule_action
     from oomguard.policies.config import PolicyError, load_policy
     from oomguard.policies.vap import build, explain_text, to_yaml
 
@@ -45,8 +48,11 @@ def run(args: argparse.Namespace) -> int:
     except PolicyError as exc:
         print(f"oomguard: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    bundle = build(policy, args.action)
-    text = explain_text(bundle) if args.explain else to_yaml(bundle, policy.source, args.action)
+    # the webhook's actions (policies/actions.py): the stage, each rule at most its cap
+    action = args.action or policy_action(policy)
+    rule_actions = {code: rule_action(policy, code, action) for code in policy.action_caps}
+    bundle = build(policy, action, rule_actions)
+    text = explain_text(bundle) if args.explain else to_yaml(bundle, policy.source, action)
     if args.output is None:
         sys.stdout.write(text)
         return EXIT_OK

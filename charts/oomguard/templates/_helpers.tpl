@@ -55,3 +55,22 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- fail (printf "policy.webhook.judge-timeout (%v) must be below webhook.timeoutSeconds (%v): kube-apiserver would time the webhook out first (failurePolicy decides then)" $budget .Values.webhook.timeoutSeconds) -}}
 {{- end -}}
 {{- end -}}
+
+{{- /* The policy file: .Values.policy with webhook.action set from the chart's
+webhook.action (written only when not deny, the server's default). A policy that names
+another action of its own is refused: one knob, no guessing which wins. */ -}}
+{{- define "oomguard.policy" -}}
+{{- $policy := deepCopy (.Values.policy | default dict) -}}
+{{- $action := .Values.webhook.action | default "deny" -}}
+{{- $own := "" -}}
+{{- if kindIs "map" $policy.webhook }}{{ $own = $policy.webhook.action | default "" }}{{ end -}}
+{{- if and $own (ne $own $action) -}}
+{{- fail (printf "policy.webhook.action (%s) and webhook.action (%s) disagree: set the enforcement action with webhook.action" $own $action) -}}
+{{- end -}}
+{{- if ne $action "deny" -}}
+{{- $webhook := $policy.webhook | default dict -}}
+{{- $_ := set $webhook "action" $action -}}
+{{- $_ := set $policy "webhook" $webhook -}}
+{{- end -}}
+{{- toYaml $policy -}}
+{{- end -}}
