@@ -52,9 +52,9 @@ def test_actions_are_read_from_the_policy() -> None:
 
 
 @pytest.mark.parametrize("text,error", [
-    ("webhook: {action: dryrun}\n", "webhook.action: 'dryrun' is not one of ['deny', 'warn', 'audit']"),
-    ("rules:\n  OOM104: {action: Warn}\n", "rules.OOM104.action: 'Warn' is not one of"),
-    ("rules:\n  memory-limit-missing: {action: [deny]}\n", "rules.memory-limit-missing.action: ['deny'] is not one of"),
+    ("webhook: {action: dryrun}\n", "line 1, column 11: webhook.action: 'dryrun' is not one of ['deny', 'warn', 'audit']"),
+    ("rules:\n  OOM104: {action: Warn}\n", "line 2, column 12: rules.OOM104.action: 'Warn' is not one of"),
+    ("rules:\n  memory-limit-missing: {action: [deny]}\n", "line 2, column 26: rules.memory-limit-missing.action: ['deny'] is not one of"),
 ])
 def test_a_bad_action_is_a_located_policy_error(tmp_path: Path, text: str, error: str) -> None:
     path = tmp_path / ".oomguard.yaml"
