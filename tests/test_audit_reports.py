@@ -5,7 +5,6 @@ the pure audit core on objects in memory (owners, kill order, mapped kinds)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import jsonschema

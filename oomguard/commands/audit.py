@@ -58,8 +58,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                           "(default) or openreports.io/v1alpha1 Report")
     out.add_argument("--incidents", action="store_true",
                      help="add the incidents `oomguard diagnose` finds to the HTML report")
-    out.add_argument("--fail-on", choices=("error", "warning", "info"), default="error",
-                     help="lowest severity that makes the exit code 1 (default: error)")
+    out.add_argument("--fail-on", choices=("error", "warning", "info", "none"),
+                     default="error",
+                     help="lowest severity that makes the exit code 1 (default: error); none: "
+                          "findings never do (a scheduled scan whose reports say it)")
     parser.add_argument("--policy", metavar="FILE",
                         help="policy file (default: .oomguard.yaml in the working directory, "
                              "else the built-in default profile)")
@@ -127,9 +129,10 @@ def run(args: argparse.Namespace) -> int:
         heading = f"{client.server} ({where}), {scope}"
     from oomguard.policies.rule import Severity
 
-    fail_on = Severity.parse(args.fail_on)
+    fail_on = None if args.fail_on == "none" else Severity.parse(args.fail_on)
     for name, target in outputs:
-        text = _render(name, result, args, fail_on, heading, incidents, note)
+        text = _render(name, result, args, fail_on or Severity.ERROR, heading, incidents,
+                       note)
         if target is None:
             sys.stdout.write(text)
             continue
@@ -140,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
             return _error(f"cannot write {target}: {exc.strerror}")
     if result.errors:
         return EXIT_ERROR
-    if any(f.severity >= fail_on for f in result.findings):
+    if fail_on is not None and any(f.severity >= fail_on for f in result.findings):
         return EXIT_FINDINGS
     return EXIT_OK
 
