@@ -15,6 +15,7 @@ from typing import Any
 
 from oomguard.policies.audit.nodes import (
     NodeMemory,
+    PodOnNode,
     apply_kubelet,
     configz_subject,
     node_memory,
@@ -92,6 +93,7 @@ class Audit:
     # uid of an object judged through its controller -> "Deployment shop/web", its top one
     top_owners: dict[str, str] = field(default_factory=dict)
     _largest: tuple[Decimal | None, Decimal | None] = (None, None)
+    _shapes: dict[tuple[str, int | None], PodOnNode] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.engine = Engine(self.policy)
@@ -165,8 +167,10 @@ class Audit:
         node = running_on(obj) if kind == "Pod" else None
         owner = judged_through_owner(obj, self.policy.kinds)
         top = None if owner is None else self._top_owner(obj, owner)
-        if top is not None and node is None:
+        if top is not None:
             self.skipped_owned += 1
+            if node is not None:
+                self._place_owned(obj, node, top)
             return
         # a template's pods get the LimitRange defaults at admission; a live Pod has them
         # already (and a LimitRange made after it never applied to it)
@@ -178,10 +182,7 @@ class Audit:
             self._record(model, _uid(obj))
             return
         if node is not None:
-            self._place(model, node, top)
-        if top is not None:
-            self.skipped_owned += 1
-            return
+            self._place(model, node, None)
         self.run.add_workload(workload_summary(model))
         result = engine.evaluate_pod(model, engine.context(*self.context_sizes()),
                                      deferred_codes=Run.RUN_CODES)
@@ -198,11 +199,35 @@ class Audit:
             self.top_owners[uid] = top
         return top
 
-    def _place(self, model: PodModel, node: str, owner: str | None) -> None:
-        memory = self.nodes.get(node)
+    def _node(self, name: str) -> NodeMemory:
+        memory = self.nodes.get(name)
         if memory is None:
-            memory = self.nodes[node] = NodeMemory(node)
+            memory = self.nodes[name] = NodeMemory(name)
+        return memory
+
+    def _place(self, model: PodModel, node: str, owner: str | None) -> None:
+        memory = self._node(node)
         memory.add_pod(pod_on_node(model, memory.capacity, owner))
+
+    def _place_owned(self, obj: dict[str, Any], node: str, owner: str) -> None:
+        """A controller's pod on its node. Its siblings mostly share its resources (a
+        vertical autoscaler may have changed some), so the numbers are computed once per
+        resource shape and node size: 150,000 pods are a few thousand shapes."""
+        memory = self._node(node)
+        spec = obj.get("spec")
+        key = (_resource_shape(spec), memory.capacity)
+        found = self._shapes.get(key)
+        if found is None:
+            model = self.engine.pod_model(obj, None, (), False)
+            if not isinstance(model, PodModel):
+                return  # not modelled: its controller's template reports why
+            found = pod_on_node(model, memory.capacity, None)
+            if len(self._shapes) > 50_000:
+                self._shapes.clear()
+            self._shapes[key] = found
+        meta = obj.get("metadata") or {}
+        memory.add_pod(found._replace(namespace=meta.get("namespace"), name=meta.get("name"),
+                                      owner=owner))
 
     def _record(self, result: ObjectResult, uid: str | None) -> None:
         ref = result.ref or ObjectRef(None, None, None, None)
@@ -258,6 +283,19 @@ class Audit:
         findings = sorted(self.findings, key=_finding_order)
         return AuditResult(findings, judged, list(self.nodes.values()), self.errors,
                            self.notices, self.facts, self.skipped_owned)
+
+
+def _resource_shape(spec: Any) -> str:
+    """What a pod's QoS class, memory request, limit and oom_score_adj depend on, as text."""
+    if not isinstance(spec, dict):
+        return ""
+    init = spec.get("initContainers")
+    regular = spec.get("containers")
+    return repr((spec.get("priorityClassName"), spec.get("resources"), spec.get("overhead"),
+                 [(c.get("resources"), c.get("restartPolicy")) for c in init
+                  if isinstance(c, dict)] if isinstance(init, list) else init,
+                 [c.get("resources") for c in regular if isinstance(c, dict)]
+                 if isinstance(regular, list) else regular))
 
 
 def _finding_order(f: Finding) -> tuple[Any, ...]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from oomguard.policies.facts import oom_score_adj, pod_memory_request, qos_class
 from oomguard.policies.model import PodModel
@@ -29,8 +29,7 @@ def _bytes(raw: Any) -> int | None:
         return None
 
 
-@dataclass(frozen=True)
-class PodOnNode:
+class PodOnNode(NamedTuple):
     """One pod in a node's OOM kill order."""
 
     namespace: str | None
