@@ -21,7 +21,6 @@ import argparse
 import base64
 import json
 import os
-import resource
 import ssl
 import subprocess
 import sys
@@ -326,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{len(report['findings'])} findings, {nodes_read} kubelets read, "
               f"{server.requests} GETs, methods {sorted(server.methods)}", flush=True)
         rows.append((percent, objects + len(proxies), seconds, rss))
-    for (p1, o1, t1, _), (p2, o2, t2, _) in zip(rows, rows[1:]):
+    for (p1, o1, t1, _), (p2, o2, t2, _) in zip(rows, rows[1:], strict=False):
         print(f"{p2:g}% / {p1:g}%: {o2 / o1:.1f}x objects, {t2 / t1:.2f}x time")
     return 0
 

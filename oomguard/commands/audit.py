@@ -182,11 +182,13 @@ def _render(name: str, result: Any, args: argparse.Namespace, fail_on: Any, head
 
     report = as_lint_report(result)
     if name == "json":
-        import json
+        import orjson
 
         from oomguard.linter.formats.json_format import as_dict
 
         data = as_dict(report)
         data["nodes"] = [node.to_json() for node in result.nodes]
-        return json.dumps(data, indent=2) + "\n"
+        # lint's layout (two-space indent); orjson writes one buffer, where json.dumps with
+        # an indent joins a list of millions of small strings (0.9 GiB at 5,000 nodes)
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
     return formatter(name).render(report, RenderContext(fail_on, __version__))
