@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from oomguard import __version__
+from oomguard.commands import diagnose as diagnose_cmd
 from oomguard.linter import vap_cmd
 
 EXIT_OK = 0
@@ -75,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("rule", metavar="CODE|NAME")
 
     vap_cmd.add_parser(sub)
+    diagnose_cmd.add_parser(sub)
     webhook = sub.add_parser("webhook", help="run the validating admission webhook",
                              add_help=False)
     webhook.add_argument("args", nargs=argparse.REMAINDER)
@@ -208,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _explain(args.rule)
         if args.command == "vap":
             return vap_cmd.run(args)
+        if args.command == "diagnose":
+            return diagnose_cmd.run(args)
         parser.print_help()
         return EXIT_ERROR
     except UsageError as exc:
