@@ -5,20 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from oomguard.policies.incidents.explain import size
 from oomguard.policies.incidents.model import Diagnosis, Incident, iso
-from oomguard.policies.quantity import format_bytes
-
-TITLES = {
-    "container-limit-oom": "OOM-killed at its container memory limit",
-    "pod-limit-oom": "OOM-killed at its pod-level memory limit",
-    "node-allocatable-oom": "OOM-killed because node allocatable was full",
-    "system-oom": "killed by the kernel's global OOM killer",
-    "node-oom": "OOM-killed: the node ran out (allocatable or system, unknown)",
-    "eviction": "evicted by the kubelet under memory pressure",
-    "admission-rejected": "refused by the kubelet: node under memory pressure",
-    "unschedulable": "Pending: Insufficient memory",
-    "sigkill-not-oom": "exit code 137 (SIGKILL), not an OOM",
-}
 
 
 def json_report(diagnosis: Diagnosis) -> str:
@@ -28,7 +16,7 @@ def json_report(diagnosis: Diagnosis) -> str:
 
 
 def _size(value: int | None) -> str:
-    return "-" if value is None else format_bytes(value)
+    return "-" if value is None else size(value)
 
 
 def _group_key(incident: Incident) -> tuple[str, str]:
@@ -80,7 +68,8 @@ def _block(incident: Incident) -> list[str]:
     if incident.count > 1:
         head += f"  x{incident.count}"
     head += f"  [{incident.confidence}]"
-    lines = [head, f"    {TITLES.get(incident.type, incident.type)}: {incident.cause}."]
+    cause = incident.cause[:1].upper() + incident.cause[1:]
+    lines = [head, f"    {cause}."]
     for container in incident.containers:
         parts = [f"request {_size(container.request)}", f"limit {_size(container.limit)}"]
         if container.usage is not None:

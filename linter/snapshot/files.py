@@ -231,10 +231,11 @@ def _salvage_yaml(text: str, item: InputFile, collector: _Collector,
     for doc in iter_documents(head):
         if doc.data is None or not isinstance(doc.data, dict):
             continue
-        items = doc.data.get("items")
-        if isinstance(items, list) and items:
-            collector.add(doc.data, item.name, doc.line, skipped)
-            kept += len(items)
+        items = doc.data.get("items")  # kubectl prints "kind: List" after the items: cut
+        for obj in items if isinstance(items, list) else ():
+            pos = getattr(obj, "pos", None)
+            collector.add(obj, item.name, pos[0] if pos else doc.line, skipped)
+            kept += 1
     if kept:
         collector.snap.notices.append(Problem(
             item.name, f"{kept} complete items before the problem were read", bad_line))

@@ -290,7 +290,7 @@ class Diagnoser:
         parsed = parse_eviction(message) or next(
             (p for p in (parse_eviction(e.message) for e in events) if p), None)
         moment = (events[-1].last if events else None) or parse_time(
-            disruption.get("lastTransitionTime")) or _latest([], status)
+            disruption.get("lastTransitionTime")) or _status_time(status)
         incident = self._incident(m.EVICTION, pod, moment, "", evidence,
                                   count=max((e.count for e in events), default=1))
         usage = {c.name: c for c in (parsed.containers if parsed else [])}
@@ -680,6 +680,24 @@ def _latest(events: list[EventRecord], status: Mapping[str, Any]) -> datetime | 
     stamps = [e.last for e in events if e.last] + [
         t for t in (parse_time(status.get("startTime")),) if t]
     return max(stamps) if stamps else None
+
+
+def _status_time(status: Mapping[str, Any]) -> datetime | None:
+    """When a pod's status last changed: its newest condition transition or container end
+    (an evicted pod's Ready=False transition is the eviction)."""
+    stamps = []
+    items = status.get("conditions")
+    for item in items if isinstance(items, list) else ():
+        stamp = parse_time(mapping(item).get("lastTransitionTime"))
+        if stamp:
+            stamps.append(stamp)
+    for key in ("containerStatuses", "initContainerStatuses"):
+        for item in status.get(key) or () if isinstance(status.get(key), list) else ():
+            finished = mapping(mapping(mapping(item).get("state")).get("terminated"))
+            stamp = parse_time(finished.get("finishedAt"))
+            if stamp:
+                stamps.append(stamp)
+    return max(stamps) if stamps else parse_time(status.get("startTime"))
 
 
 def _pod_limit(obj: Mapping[str, Any]) -> int | None:

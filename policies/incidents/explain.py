@@ -21,7 +21,18 @@ from oomguard.policies.quantity import format_bytes
 
 
 def size(value: int | None) -> str:
-    return "unknown" if value is None else format_bytes(value)
+    """A byte count a person reads at a glance: exact Mi/Gi when it is one, else rounded
+    (kernel and kubelet report Ki: 48458972Ki reads as 46.2Gi)."""
+    if value is None:
+        return "unknown"
+    for shift, unit in ((30, "Gi"), (20, "Mi")):
+        if value and value % (1 << shift) == 0:
+            return f"{value >> shift}{unit}"
+    if abs(value) >= 1 << 30:
+        return f"{value / (1 << 30):.1f}Gi"
+    if abs(value) >= 1 << 20:
+        return f"{value / (1 << 20):.0f}Mi"
+    return format_bytes(value)
 
 
 WHY = {
@@ -107,8 +118,8 @@ ADVICE = {
     m.EVICTION: [
         "Set memory requests to the real working set (pods using more than they request "
         "are evicted first), and limits to bound them.",
-        "Use a PriorityClass for pods that must stay, and a PodDisruptionBudget does not "
-        "stop node-pressure evictions.",
+        "Use a PriorityClass for pods that must stay (a PodDisruptionBudget does not stop "
+        "node-pressure evictions).",
     ],
     m.ADMISSION_REJECTED: ["Give the pod a memory request (BestEffort pods are refused "
                            "under MemoryPressure), and relieve the node's memory pressure."],
