@@ -77,7 +77,7 @@ def live_snapshot(client: KubeClient, namespace: str | None = None, *, page_size
             return None
         try:
             body = client.get_json(f"/api/v1/nodes/{node}/proxy/configz",
-                                   timeout=CONFIGZ_TIMEOUT)
+                                   timeout=min(CONFIGZ_TIMEOUT, client.timeout))
         except KubeError as exc:
             if exc.kind in ("forbidden", "unauthorized"):
                 refused.add("nodes/proxy")

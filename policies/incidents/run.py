@@ -39,10 +39,11 @@ def diagnose(snapshot: Snapshot, engine: Engine | None = None, *,
     for pod, source in snapshot.pods:
         diagnoser.add_pod(pod, source)
     diagnosis = diagnoser.finish()
-    diagnosis.errors[:0] = snapshot.errors
-    diagnosis.notices[:0] = snapshot.notices
     if engine is not None:
         _add_prevention(diagnoser, diagnosis, engine, snapshot)
+    # last: live lookups (owners, configz) add their problems to the snapshot until here
+    diagnosis.errors[:0] = snapshot.errors
+    diagnosis.notices[:0] = snapshot.notices
     return diagnosis
 
 
