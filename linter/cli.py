@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from oomguard import __version__
+from oomguard.commands import diagnose as diagnose_cmd
 from oomguard.commands import audit as audit_cmd
 from oomguard.linter import vap_cmd
 
@@ -76,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("rule", metavar="CODE|NAME")
 
     vap_cmd.add_parser(sub)
+    diagnose_cmd.add_parser(sub)
     audit_cmd.add_parser(sub)
     webhook = sub.add_parser("webhook", help="run the validating admission webhook",
                              add_help=False)
@@ -210,6 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _explain(args.rule)
         if args.command == "vap":
             return vap_cmd.run(args)
+        if args.command == "diagnose":
+            return diagnose_cmd.run(args)
         if args.command == "audit":
             return audit_cmd.run(args)
         parser.print_help()

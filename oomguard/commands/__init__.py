@@ -1,2 +1,2 @@
-"""Subcommands of ``oomguard`` as plain modules: ``add_parser(subparsers)`` and
-``run(args) -> int``, heavy imports inside ``run`` (the command line starts fast)."""
+"""Subcommands of ``oomguard``, each a module with ``add_parser(subparsers)`` and
+``run(args) -> int``; heavy imports happen inside ``run``."""
