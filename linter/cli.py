@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from oomguard import __version__
-from oomguard.commands import diagnose as diagnose_cmd
 from oomguard.commands import audit as audit_cmd
+from oomguard.commands import diagnose as diagnose_cmd
 from oomguard.linter import vap_cmd
 
 EXIT_OK = 0

@@ -223,3 +223,28 @@ def test_fail_on_and_clean_namespace(stub: KubeStub, tmp_path: Path) -> None:
     assert {f["object"]["kind"] for f in report["findings"]} <= {"CronJob", "Node"}
     assert code in (0, 1)
     assert not any(r.path.endswith("/configz") for r in stub.log)
+
+
+def test_html_with_the_incidents_of_diagnose(stub: KubeStub, tmp_path: Path) -> None:
+    from tests.audit_cluster import container, pod, pod_spec
+
+    killed = pod("worker", "shop", pod_spec(container("worker", memory="256Mi",
+                                                      request="256Mi")))
+    killed["status"]["containerStatuses"] = [{
+        "name": "worker", "restartCount": 3, "ready": False, "image": "w:1", "imageID": "",
+        "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+        "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137,
+                                     "startedAt": "2026-12-02T10:00:00Z",
+                                     "finishedAt": "2026-12-02T10:05:00Z"}}}]
+    stub.add(killed)
+    config = stub.kubeconfig(tmp_path / "kubeconfig", namespace="shop")
+    page = tmp_path / "audit.html"
+    code = main(["audit", "--kubeconfig", str(config), "-A", "--kubelet-timeout", "0.5",
+                 "--policy", str(tmp_path / "policy.yaml"), "--format", f"html:{page}",
+                 "--incidents"])
+    assert code == 1
+    text = page.read_text()
+    assert "<h2>Incidents</h2>" in text and "container-limit-oom" in text
+    assert "shop/worker" in text
+    assert 'aria-label="memory of node w-1"' in text
+    assert stub.methods() == {"GET"}

@@ -122,8 +122,8 @@ def run(args: argparse.Namespace) -> int:
                               kubelet_workers=args.kubelet_concurrency,
                               kubelet_timeout=args.kubelet_timeout)
         read_cluster(client, audit, options, policy.kinds)
+        incidents, note = _incidents(args, client, namespace, policy, audit)
         result = audit.finish()
-        incidents, note = _incidents(args)
         where = f"context {client.context}" if client.context else "in-cluster"
         scope = "all namespaces" if namespace is None else f"namespace {namespace}"
         heading = f"{client.server} ({where}), {scope}"
@@ -148,14 +148,32 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _incidents(args: argparse.Namespace) -> tuple[list[dict[str, Any]] | None, str | None]:
+def _incidents(args: argparse.Namespace, client: Any, namespace: str | None, policy: Any,
+               audit: Any) -> tuple[list[dict[str, Any]] | None, str | None]:
+    """The incidents `oomguard diagnose` finds in the same scope (pods, both event APIs,
+    nodes, owners; read again, GET only): for the HTML report."""
     if not args.incidents:
         return None, None
     if "html" not in [entry.partition(":")[0] for entry in args.format or []]:
         print("oomguard: notice: --incidents is shown in the html format only",
               file=sys.stderr)
-    return None, ("Incidents are not available in this build: `oomguard diagnose` is not "
-                  "installed beside `oomguard audit`.")
+        return None, None
+    try:
+        from oomguard.linter.snapshot import live_snapshot
+        from oomguard.policies.engine import Engine
+        from oomguard.policies.incidents import diagnose
+    except ImportError:  # a build without diagnose
+        return None, ("Incidents are not available in this build: `oomguard diagnose` is "
+                      "not installed beside `oomguard audit`.")
+    from oomguard.policies.audit import Problem
+
+    snapshot = live_snapshot(client, namespace, page_size=args.page_size,
+                             kubelet_configs=False)
+    diagnosis = diagnose(snapshot, Engine(policy))
+    for problem in diagnosis.errors:
+        audit.notices.append(Problem(problem.source, f"incidents not read: {problem.message}"))
+    incidents = [incident.to_json() for incident in diagnosis.incidents]
+    return incidents, None if incidents else "No incident found in pods, events and nodes."
 
 
 def _render(name: str, result: Any, args: argparse.Namespace, fail_on: Any, heading: str,
