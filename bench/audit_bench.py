@@ -207,6 +207,7 @@ class Server:
         self.requests = 0
         self.methods: set[str] = set()
         _, self.ca_file, cert, key = make_ca(directory)
+        ThreadingHTTPServer.request_queue_size = 1024  # kube-apiserver's backlog is large
         server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         server.daemon_threads = True
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -284,8 +285,8 @@ def run_audit(kubeconfig: Path, output: Path, page_size: int) -> tuple[float, in
     elapsed = time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)
     stderr = child.stderr.read().decode() if child.stderr else ""
-    if child.returncode not in (0, 1):
-        print(stderr, file=sys.stderr)
+    if child.returncode not in (0, 1) or stderr.strip():
+        print(f"exit {child.returncode}: {stderr[-3000:]}", file=sys.stderr)
     return elapsed, usage.ru_maxrss * 1024, child.returncode
 
 

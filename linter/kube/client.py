@@ -68,7 +68,8 @@ class KubeClient:
     # -- construction -------------------------------------------------------------------------
     @classmethod
     def connect(cls, kubeconfig: str | None = None, context: str | None = None, *,
-                in_cluster: bool | None = None, timeout: float = 30.0) -> KubeClient:
+                in_cluster: bool | None = None, timeout: float = 30.0,
+                pool_size: int | None = None) -> KubeClient:
         from kubernetes import client, config
         from kubernetes.config.config_exception import ConfigException
 
@@ -108,6 +109,8 @@ class KubeClient:
         # and a slow answer is not asked for again (that would multiply the timeout)
         import urllib3
 
+        if pool_size is not None:  # threads sharing the client each keep a connection
+            configuration.connection_pool_maxsize = pool_size
         configuration.retries = urllib3.Retry(total=2, connect=2, read=0, status=0,
                                               backoff_factor=0.2)
         return cls(client.ApiClient(configuration), namespace=namespace,

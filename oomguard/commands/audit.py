@@ -111,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         client = KubeClient.connect(args.kubeconfig, args.context,
-                                    timeout=args.request_timeout)
+                                    timeout=args.request_timeout,
+                                    pool_size=max(10, args.kubelet_concurrency + 2))
     except KubeError as exc:
         return _error(str(exc))
     with client:
