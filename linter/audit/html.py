@@ -38,8 +38,9 @@ h2{margin:28px 0 10px;font-size:18px}h3{margin:0 0 6px;font-size:15px}
 min-width:120px}
 .card b{display:block;font-size:22px}
 .node{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:12px 14px;
-margin:10px 0;display:flex;gap:18px;flex-wrap:wrap}
-.node .chart{flex:0 0 auto}.node .kill{flex:1 1 320px}
+margin:10px 0;display:grid;grid-template-columns:minmax(0,580px) minmax(0,1fr);gap:18px}
+@media (max-width:900px){.node{grid-template-columns:minmax(0,1fr)}}
+.node svg{max-width:100%;height:auto}
 table{border-collapse:collapse;width:100%;background:#fff}
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #e6e9ed;vertical-align:top}
 th{background:#eef1f4;font-weight:600}
@@ -52,7 +53,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .legend i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;background:#eef1f4;padding:0 3px;
 border-radius:3px}
-.note{color:#5c6670}
+.note{color:#5c6670;overflow-wrap:anywhere}
 """
 
 
@@ -118,6 +119,13 @@ def node_chart(node: NodeMemory, width: int = 560) -> str:
             rows.append(_rect(left + w(limit_line), y, w(value - limit_line), height,
                               COLOURS["over"], f"{_bytes(value - limit_line)} above allocatable",
                               ' class="seg-over"'))
+    if node.unbounded_pods:  # no sum can say how much these may take
+        x = left + w(node.limits if limit_line is None else min(node.limits, limit_line))
+        if limit_line is not None and node.limits > limit_line:
+            x = left + w(node.limits)
+        x = min(x + 6, width - 190.0)  # the label stays inside the picture
+        rows.append(f'<text x="{x:.1f}" y="{y + 13}" fill="{COLOURS["over"]}">'
+                    f"+ {node.unbounded_pods} pod(s) without a limit</text>")
     if limit_line is not None:
         x = left + w(limit_line)
         rows.append(f'<line x1="{x:.1f}" y1="2" x2="{x:.1f}" y2="{y + height + 4}" '
