@@ -147,3 +147,6 @@ def test_a_broken_object_is_an_error_and_the_rest_is_audited() -> None:
     result = audit_objects(parse_policy_text("extends: default\n"), [broken, *cluster()])
     assert [e.source for e in result.errors] == ["Deployment shop/bad"]
     assert any(f.object and f.object.name == "web" for f in result.findings)
+    [shop] = [r for r in build_reports(result, now=NOW) if r["metadata"].get("namespace") == "shop"]
+    bad = [r for r in shop["results"] if r["resources"][0]["name"] == "bad"]
+    assert [r["result"] for r in bad] == ["error"] and shop["summary"]["error"] == 1

@@ -47,6 +47,7 @@ class Judged:
     ref: ObjectRef
     uid: str | None
     findings: int
+    problems: int = 0  # could not be judged (fully): an error result, not a pass
 
 
 @dataclass
@@ -234,7 +235,7 @@ class Audit:
         for problem in result.problems:
             self.errors.append(Problem(str(ref), problem.message))
         self.findings.extend(result.findings)
-        self.judged.append(Judged(ref, uid, len(result.findings)))
+        self.judged.append(Judged(ref, uid, len(result.findings), len(result.problems)))
         if self.keep_facts and result.has_facts:
             self.facts.append(result.facts_json(True))
 
@@ -274,7 +275,8 @@ class Audit:
         judged = self.judged
         if counts:  # HPAs with findings are judged objects too
             known = {j.ref for j in judged}
-            judged = [Judged(j.ref, j.uid, j.findings + counts.get(j.ref, 0)) for j in judged]
+            judged = [Judged(j.ref, j.uid, j.findings + counts.get(j.ref, 0), j.problems)
+                      for j in judged]
             uids = {h.ref: _uid(h.root) for h in self.run.hpas}
             judged += [Judged(ref, uids.get(ref), n) for ref, n in counts.items()
                        if ref not in known]

@@ -58,6 +58,11 @@ def _finding_result(f: Finding, uid: str | None, stamp: dict[str, int]) -> dict[
 
 
 def _pass_result(judged: Judged, stamp: dict[str, int]) -> dict[str, Any]:
+    if judged.problems:  # the rules could not read it: no pass
+        return {"source": SOURCE, "policy": PASS_POLICY, "rule": "all", "category": "memory",
+                "result": "error", "scored": True,
+                "message": "oomguard could not judge this object (see the audit's errors)",
+                "timestamp": dict(stamp), "resources": [_resource(judged.ref, judged.uid)]}
     return {"source": SOURCE, "policy": PASS_POLICY, "rule": "all", "category": "memory",
             "result": "pass", "scored": True, "message": "no oomguard finding",
             "timestamp": dict(stamp), "resources": [_resource(judged.ref, judged.uid)]}
