@@ -20,6 +20,8 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
+import resource
 import ssl
 import subprocess
 import sys
@@ -287,19 +289,24 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
-def run_audit(kubeconfig: Path, output: Path, page_size: int) -> tuple[float, int, int]:
-    """(seconds, peak RSS bytes, exit code) of one audit process."""
+def run_audit(kubeconfig: Path, output: Path, page_size: int
+              ) -> tuple[float, float, int, int]:
+    """(seconds, CPU seconds, peak RSS bytes, exit code) of one audit process. CPU time
+    says what the audit costs when the machine is shared (wall time then includes waits)."""
     peak = output.with_suffix(".peak")
     command = [sys.executable, "-c", CHILD, str(peak), "audit", "--kubeconfig",
                str(kubeconfig), "-A", "--format", f"json:{output}", "--page-size",
                str(page_size), "--profile", "default"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     child = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                            cwd=tempfile.gettempdir(), check=False, text=True)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if child.returncode not in (0, 1) or child.stderr.strip():
         print(f"exit {child.returncode}: {child.stderr[-3000:]}", file=sys.stderr)
-    return elapsed, int(peak.read_text()) * 1024, child.returncode
+    return elapsed, cpu, int(peak.read_text()) * 1024, child.returncode
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -328,18 +335,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{percent:g}%: {len(proxies)} nodes, {pods} pods, {objects} objects "
                   f"(built in {time.perf_counter() - started:.1f} s)", flush=True)
             output = directory / "audit.json"
-            seconds, rss, code = run_audit(kubeconfig, output, args.page_size)
+            load = os.getloadavg()[0]
+            seconds, cpu, rss, code = run_audit(kubeconfig, output, args.page_size)
             report = json.loads(output.read_text())
             server.server.shutdown()
             server.server.server_close()
         nodes_read = sum(1 for n in report["nodes"] if n["kubeletConfig"] == "configz")
-        print(f"  {seconds:.2f} s, {(objects + nodes_read) / seconds:,.0f} objects/s, "
+        print(f"  {seconds:.2f} s ({cpu:.1f} s CPU, load {load:.1f} on {os.cpu_count()} cores), "
+              f"{(objects + nodes_read) / seconds:,.0f} objects/s, "
               f"peak RSS {rss / (1 << 20):.0f} MiB, exit {code}, "
               f"{len(report['findings'])} findings, {nodes_read} kubelets read, "
               f"{server.requests} GETs, methods {sorted(server.methods)}", flush=True)
-        rows.append((percent, objects + len(proxies), seconds, rss))
-    for (p1, o1, t1, _), (p2, o2, t2, _) in zip(rows, rows[1:], strict=False):
-        print(f"{p2:g}% / {p1:g}%: {o2 / o1:.1f}x objects, {t2 / t1:.2f}x time")
+        rows.append((percent, objects + len(proxies), seconds, cpu))
+    for (p1, o1, t1, c1), (p2, o2, t2, c2) in zip(rows, rows[1:], strict=False):
+        print(f"{p2:g}% / {p1:g}%: {o2 / o1:.1f}x objects, {t2 / t1:.2f}x time, "
+              f"{c2 / c1:.2f}x CPU")
     return 0
 
 
