@@ -248,3 +248,22 @@ def test_html_with_the_incidents_of_diagnose(stub: KubeStub, tmp_path: Path) -> 
     assert "shop/worker" in text
     assert 'aria-label="memory of node w-1"' in text
     assert stub.methods() == {"GET"}
+
+
+def test_kubelet_config_map_and_an_unserved_mapped_kind(stub: KubeStub, tmp_path: Path) -> None:
+    stub.add({"kind": "ConfigMap", "apiVersion": "v1",
+              "metadata": {"name": "kubelet-config", "namespace": "kube-system",
+                           "uid": "uid-kubelet-config"},
+              "data": {"kubelet": "apiVersion: kubelet.config.k8s.io/v1beta1\n"
+                                  "kind: KubeletConfiguration\n"
+                                  "evictionHard:\n  memory.available: 100Mi\n"}})
+    (tmp_path / "policy.yaml").write_text(
+        "extends: default\nkinds:\n  - apiVersion: example.com/v1\n    kind: Workload\n"
+        "    podTemplate: spec.template\n")
+    code, report = audit(stub, tmp_path, "-A", "--no-kubelet")
+    assert code == 1 and report["errors"] == []
+    found = by_object(report)
+    assert "OOM202" in found[("ConfigMap", "kube-system", "kubelet-config")]
+    [notice] = [n for n in report["notices"] if "Workload" in n["message"]]
+    assert notice["file"] == "GET /apis/example.com/v1/workloads"
+    assert "not served" in notice["message"]
