@@ -80,6 +80,11 @@ class ObjectResult:
         self._model, self._node_memory = model, node_memory
 
     @property
+    def model(self) -> PodModel | None:
+        """The workload model judged (None for node documents and unmodelled objects)."""
+        return self._model
+
+    @property
     def facts(self) -> dict[str, Any]:
         if self._facts is None:
             model = self._model
