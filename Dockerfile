@@ -12,6 +12,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY oomguard ./oomguard
 COPY policies ./policies
 COPY linter ./linter
 COPY webhook ./webhook
