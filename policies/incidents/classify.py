@@ -99,8 +99,6 @@ class Diagnoser:
         self._kills_by_cid: dict[str, list[OOMKill]] = {}
         self._kills_by_uid: dict[str, list[OOMKill]] = {}
         self._used_kills: set[int] = set()
-        self._seen_pods: set[tuple[str | None, str | None]] = set()
-        self._seen_uids: set[str] = set()
         self.pod_count = 0
 
     # -- input ------------------------------------------------------------------------------
@@ -183,9 +181,6 @@ class Diagnoser:
             request, limit = pod_requests_and_limits(spec)
             summary.requested += request
             summary.limits += limit
-        self._seen_pods.add((namespace, name))
-        if uid:
-            self._seen_uids.add(uid)
         events = self._pod_events(namespace, name, uid)
         kills = self._kills_by_uid.get(uid or "", [])
         suspicious = (events or kills or status.get("reason") or phase == "Pending"
@@ -535,11 +530,9 @@ class Diagnoser:
             left = [r for r in records if id(r) not in self._used_events]
             if not left:
                 continue
+            # a pod that was read took its events (those of its UID): these are of a pod
+            # that is gone, or of an earlier pod of the same name
             pod = _PodFacts({}, namespace, name, left[0].object_uid, left[-1].host, "")
-            gone = (namespace, name) not in self._seen_pods or any(
-                r.object_uid and r.object_uid not in self._seen_uids for r in left)
-            if not gone:
-                continue
             evicted = [r for r in left if r.reason == "Evicted"]
             memory = [r for r in evicted if _memory_eviction(r)]
             if memory:

@@ -186,8 +186,9 @@ class KubeStub:
         verb = "get" if name else "list"
         if label in self.forbidden:
             return 403, self._forbidden(verb, group, plural, namespace, name)
-        items = [o for o in self.collections.get(key, _Collection("")).items
-                 if namespace is None or (o.get("metadata") or {}).get("namespace") == namespace]
+        items = self.collections.get(key, _Collection("")).items
+        if namespace is not None:
+            items = [o for o in items if (o.get("metadata") or {}).get("namespace") == namespace]
         if name:
             for obj in items:
                 if obj["metadata"].get("name") == name:
