@@ -421,18 +421,21 @@ class Diagnoser:
                    init: bool, evidence: list[m.Evidence] | None = None) -> m.Incident:
         kind, cause = _kill_type(kill)
         evidence = list(evidence or [])
-        where = f"{kill.file}:{kill.line}"
         for line in kill.lines[-3:]:
             if "oom-kill:" in line.text or "Killed process" in line.text or \
                     "killed as a result" in line.text or "memory: usage" in line.text:
-                evidence.append(m.Evidence(f"kernel {where}", line.text.strip()))
-        victim = container or kill.task or "a process"
+                evidence.append(m.Evidence(f"kernel {kill.file}:{line.number}",
+                                           line.text.strip()))
+        process = f"{kill.task} (pid {kill.pid})" if kill.task and kill.pid else kill.task
+        if container and process:
+            victim = f"{process} in container {container}"
+        else:
+            victim = container or process or "a process"
         node = (pod.node if pod else None) or kill.host
         if kind == m.CONTAINER_LIMIT_OOM:
-            cause = (f"container {victim} reached its memory limit"
+            cause = (f"container {container or '?'} reached its memory limit"
                      + (f" of {explain.size(kill.memcg_limit)}" if kill.memcg_limit else "")
-                     + " and the kernel killed "
-                     + (f"{kill.task} (pid {kill.pid})" if kill.task else "a process"))
+                     + f" and the kernel killed {process or 'a process'}")
         elif kind == m.POD_LIMIT_OOM:
             cause = f"the pod reached its pod-level memory limit; the kernel killed {victim}"
         elif kind == m.NODE_ALLOCATABLE_OOM:
