@@ -83,14 +83,12 @@ class Diagnoser:
         self.since = since
         self.owner_lookup = owner_lookup
         self.nodes: dict[str, m.NodeSummary] = {}
-        self.node_objects: dict[str, Mapping[str, Any]] = {}
         self.owners: dict[tuple[str, str, str], Mapping[str, Any]] = {}
         self.limit_ranges: list[Mapping[str, Any]] = []
         self.incidents: list[m.Incident] = []
         self.errors: list[m.Problem] = []
         self.notices: list[m.Problem] = []
         self.pod_objects: dict[int, Mapping[str, Any]] = {}  # id(incident) -> its pod
-        self._events_by_uid: dict[str, list[EventRecord]] = {}
         self._events_by_name: dict[tuple[str | None, str | None], list[EventRecord]] = {}
         self._node_events: dict[str, list[EventRecord]] = {}
         self._seen_events: set[str] = set()
@@ -114,7 +112,6 @@ class Diagnoser:
         pressure = condition(status, "MemoryPressure")
         if pressure:
             node.memory_pressure = pressure.get("status") == "True"
-        self.node_objects[name] = obj
 
     def _node(self, name: str) -> m.NodeSummary:
         node = self.nodes.get(name)
@@ -129,7 +126,7 @@ class Diagnoser:
         meta = mapping(obj.get("metadata"))
         kind, name = text(obj.get("kind")), text(meta.get("name"))
         if kind and name:
-            self.owners[(kind, text(meta.get("namespace")) or "", name)] = obj
+            self.owners[(kind, text(meta.get("namespace")) or "", name)] = _trim(obj)
 
     def add_event(self, obj: Mapping[str, Any], source: str = "") -> None:
         record = normalize_event(obj, source)
@@ -147,8 +144,6 @@ class Diagnoser:
             return
         if record.kind not in (None, "Pod"):
             return
-        if record.object_uid:
-            self._events_by_uid.setdefault(record.object_uid, []).append(record)
         self._events_by_name.setdefault((record.object_namespace, record.object_name),
                                         []).append(record)
 
@@ -195,8 +190,9 @@ class Diagnoser:
         found: list[m.Incident] = []
         found.extend(self._pod_level(pod, status, events))
         found.extend(self._containers(pod, status, events, kills))
+        kept = _trim(obj)
         for incident in self._merge(found):
-            self.pod_objects[id(incident)] = obj
+            self.pod_objects[id(incident)] = kept
             self.incidents.append(incident)
 
     def _pod_events(self, namespace: str | None, name: str | None,
@@ -598,7 +594,7 @@ class Diagnoser:
         if found is None and self.owner_lookup is not None:
             found = self.owner_lookup(api_version, kind, namespace, name)
             if found is not None:
-                self.owners[(kind, namespace, name)] = found
+                found = self.owners[(kind, namespace, name)] = _trim(found)
         return found
 
     def top_owner(self, obj: Mapping[str, Any]
@@ -637,6 +633,26 @@ class Diagnoser:
             if kind not in _WORKLOAD_CHAIN:
                 break
         return owner, found
+
+
+_DROPPED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
+
+
+def _trim(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What is kept of an object until the end (prevention, owners, QoS): its spec and the
+    identifying metadata, not managedFields, a last-applied copy of itself or its status."""
+    meta = dict(mapping(obj.get("metadata")))
+    meta.pop("managedFields", None)
+    annotations = meta.get("annotations")
+    if isinstance(annotations, dict) and any(a in annotations for a in _DROPPED_ANNOTATIONS):
+        meta["annotations"] = {k: v for k, v in annotations.items()
+                               if k not in _DROPPED_ANNOTATIONS}
+    out = {k: v for k, v in obj.items() if k not in ("metadata", "status")}
+    out["metadata"] = meta
+    status = mapping(obj.get("status"))
+    if status:
+        out["status"] = {k: status[k] for k in ("qosClass", "phase") if k in status}
+    return out
 
 
 def _kill_type(kill: OOMKill) -> tuple[str, str]:
