@@ -22,6 +22,7 @@ from oomguard.commands import (
     EXIT_OK,
     Command,
     UsageError,
+    diagnose,
     explain,
     lint,
     rules,
@@ -31,7 +32,7 @@ from oomguard.commands import (
 
 # Adding a command: a module in oomguard/commands/ and one entry here (help lists them in
 # this order).
-COMMANDS: tuple[Command, ...] = (lint, rules, explain, vap, webhook)
+COMMANDS: tuple[Command, ...] = (lint, rules, explain, vap, diagnose, webhook)
 
 __all__ = ["COMMANDS", "EXIT_ERROR", "EXIT_FINDINGS", "EXIT_OK", "UsageError", "build_parser",
            "main"]
