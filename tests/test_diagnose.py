@@ -388,3 +388,26 @@ def test_since_drops_older_evidence(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert run(capsys, path, "--since", "2026-03-27T11:00:00Z")[1]["incidents"] == []
     assert len(run(capsys, path, "--since", "2026-03-27T10:00:00Z")[1]["incidents"]) == 1
     assert main(["diagnose", path, "--since", "yesterday"]) == 2
+
+
+def test_node_findings_from_an_annotated_kubelet_configuration(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = {"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
+              "metadata": {"annotations": {"oomguard.io/node": "w-8xk2p"}},
+              "evictionHard": {"nodefs.available": "10%"}}
+    _, report = run(capsys, dump(tmp_path, node("w-8xk2p"), oom_pod("c-0"), config))
+    rules = {p["rule"]: p["path"] for p in report["incidents"][0]["prevention"]}
+    assert "OOM201" in rules and rules["OOM201"].startswith("node w-8xk2p")
+
+
+def test_dmesg_node_comes_from_the_file_name(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    victim = "/system.slice/containerd.service"
+    (tmp_path / "w-8xk2p.dmesg").write_text(kernel_oom(
+        style="dmesg", task_memcg=victim, oom_memcg=None, constraint="CONSTRAINT_NONE",
+        task="containerd", adj=-999))
+    _, report = run(capsys, dump(tmp_path, node("w-8xk2p")), str(tmp_path / "w-8xk2p.dmesg"))
+    (incident,) = report["incidents"]
+    assert (incident["type"], incident["node"], incident["pod"]) == ("system-oom", "w-8xk2p",
+                                                                    None)
+    assert report["nodes"][0]["incidents"] == 1

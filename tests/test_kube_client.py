@@ -150,3 +150,20 @@ def test_stub_refuses_writes_and_records_them(stub: KubeStub) -> None:
                              headers={"Authorization": f"Bearer {stub.token}"}, timeout=5)
     assert answer.status_code == 405
     assert stub.methods() == {"DELETE"}
+
+
+def test_in_cluster_service_account(stub: KubeStub, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    account = tmp_path / "serviceaccount"
+    account.mkdir()
+    (account / "token").write_text(stub.token)
+    (account / "ca.crt").write_bytes(stub.ca_file.read_bytes())
+    (account / "namespace").write_text("oomguard\n")
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", stub.url.rsplit(":", 1)[1])
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kube/config
+    stub.add(pod("p0", "oomguard"))
+    client = KubeClient.connect(service_account_dir=str(account))
+    assert (client.namespace, client.context) == ("oomguard", None)
+    assert [p["metadata"]["name"] for p in client.list(PODS, client.namespace)] == ["p0"]
+    assert stub.log[-1].authorized

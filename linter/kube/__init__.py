@@ -11,7 +11,8 @@ API (stable; add, don't rename)::
     client = KubeClient.connect(kubeconfig=None, context=None, timeout=30.0)
         # kubeconfig: a path, else $KUBECONFIG, else ~/.kube/config; when none of those
         # exists and $KUBERNETES_SERVICE_HOST is set, the in-cluster service account.
-        # in_cluster=True/False forces the choice. Raises KubeConfigError (a KubeError).
+        # in_cluster=True/False forces the choice; service_account_dir= the in-cluster
+        # token/ca.crt/namespace folder. Raises KubeConfigError (a KubeError).
     client.namespace        # the context's namespace (in-cluster: the pod's), else "default"
     client.context          # the kubeconfig context name, None in-cluster
     client.server           # the API server URL

@@ -19,7 +19,7 @@ import orjson
 from oomguard.linter.kube.errors import KubeConfigError, KubeError
 from oomguard.linter.kube.resources import Resource
 
-SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 DEFAULT_PAGE = 500  # kubectl's --chunk-size default
 # module-level aliases: inside KubeClient the name "list" is the method
 Query = list[tuple[str, str]]
@@ -69,7 +69,8 @@ class KubeClient:
     @classmethod
     def connect(cls, kubeconfig: str | None = None, context: str | None = None, *,
                 in_cluster: bool | None = None, timeout: float = 30.0,
-                pool_size: int | None = None) -> KubeClient:
+                pool_size: int | None = None,
+                service_account_dir: str = SERVICE_ACCOUNT_DIR) -> KubeClient:
         from kubernetes import client, config
         from kubernetes.config.config_exception import ConfigException
 
@@ -80,9 +81,16 @@ class KubeClient:
         namespace, context_name = "default", None
         try:
             if in_cluster:
-                config.load_incluster_config(client_configuration=configuration)
+                # load_incluster_config's loader, with the account's folder as a parameter
+                # (the token is re-read each minute: projected tokens rotate)
+                from kubernetes.config.incluster_config import InClusterConfigLoader
+
+                account = Path(service_account_dir)
+                InClusterConfigLoader(token_filename=str(account / "token"),
+                                      cert_filename=str(account / "ca.crt"),
+                                      environ=os.environ).load_and_set(configuration)
                 try:
-                    namespace = Path(SERVICE_ACCOUNT_NAMESPACE).read_text().strip() or namespace
+                    namespace = (account / "namespace").read_text().strip() or namespace
                 except OSError:
                     pass
             else:

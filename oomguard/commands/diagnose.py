@@ -106,11 +106,19 @@ def _byte_count(value: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    import gc
+
+    # A dump is millions of small objects that live until the end: the cyclic collector
+    # would walk all of them again and again (a third of the run on 10,000 pods) and free
+    # nothing. The run is short; its few cycles are freed when the process ends.
+    gc.disable()
     try:
         return _run(args)
     except _Usage as exc:
         print(f"oomguard diagnose: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        gc.enable()
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -83,14 +83,12 @@ class Diagnoser:
         self.since = since
         self.owner_lookup = owner_lookup
         self.nodes: dict[str, m.NodeSummary] = {}
-        self.node_objects: dict[str, Mapping[str, Any]] = {}
         self.owners: dict[tuple[str, str, str], Mapping[str, Any]] = {}
         self.limit_ranges: list[Mapping[str, Any]] = []
         self.incidents: list[m.Incident] = []
         self.errors: list[m.Problem] = []
         self.notices: list[m.Problem] = []
         self.pod_objects: dict[int, Mapping[str, Any]] = {}  # id(incident) -> its pod
-        self._events_by_uid: dict[str, list[EventRecord]] = {}
         self._events_by_name: dict[tuple[str | None, str | None], list[EventRecord]] = {}
         self._node_events: dict[str, list[EventRecord]] = {}
         self._seen_events: set[str] = set()
@@ -99,8 +97,6 @@ class Diagnoser:
         self._kills_by_cid: dict[str, list[OOMKill]] = {}
         self._kills_by_uid: dict[str, list[OOMKill]] = {}
         self._used_kills: set[int] = set()
-        self._seen_pods: set[tuple[str | None, str | None]] = set()
-        self._seen_uids: set[str] = set()
         self.pod_count = 0
 
     # -- input ------------------------------------------------------------------------------
@@ -116,7 +112,6 @@ class Diagnoser:
         pressure = condition(status, "MemoryPressure")
         if pressure:
             node.memory_pressure = pressure.get("status") == "True"
-        self.node_objects[name] = obj
 
     def _node(self, name: str) -> m.NodeSummary:
         node = self.nodes.get(name)
@@ -131,7 +126,7 @@ class Diagnoser:
         meta = mapping(obj.get("metadata"))
         kind, name = text(obj.get("kind")), text(meta.get("name"))
         if kind and name:
-            self.owners[(kind, text(meta.get("namespace")) or "", name)] = obj
+            self.owners[(kind, text(meta.get("namespace")) or "", name)] = _trim(obj)
 
     def add_event(self, obj: Mapping[str, Any], source: str = "") -> None:
         record = normalize_event(obj, source)
@@ -149,8 +144,6 @@ class Diagnoser:
             return
         if record.kind not in (None, "Pod"):
             return
-        if record.object_uid:
-            self._events_by_uid.setdefault(record.object_uid, []).append(record)
         self._events_by_name.setdefault((record.object_namespace, record.object_name),
                                         []).append(record)
 
@@ -183,9 +176,6 @@ class Diagnoser:
             request, limit = pod_requests_and_limits(spec)
             summary.requested += request
             summary.limits += limit
-        self._seen_pods.add((namespace, name))
-        if uid:
-            self._seen_uids.add(uid)
         events = self._pod_events(namespace, name, uid)
         kills = self._kills_by_uid.get(uid or "", [])
         suspicious = (events or kills or status.get("reason") or phase == "Pending"
@@ -200,8 +190,9 @@ class Diagnoser:
         found: list[m.Incident] = []
         found.extend(self._pod_level(pod, status, events))
         found.extend(self._containers(pod, status, events, kills))
+        kept = _trim(obj)
         for incident in self._merge(found):
-            self.pod_objects[id(incident)] = obj
+            self.pod_objects[id(incident)] = kept
             self.incidents.append(incident)
 
     def _pod_events(self, namespace: str | None, name: str | None,
@@ -426,18 +417,21 @@ class Diagnoser:
                    init: bool, evidence: list[m.Evidence] | None = None) -> m.Incident:
         kind, cause = _kill_type(kill)
         evidence = list(evidence or [])
-        where = f"{kill.file}:{kill.line}"
         for line in kill.lines[-3:]:
             if "oom-kill:" in line.text or "Killed process" in line.text or \
                     "killed as a result" in line.text or "memory: usage" in line.text:
-                evidence.append(m.Evidence(f"kernel {where}", line.text.strip()))
-        victim = container or kill.task or "a process"
+                evidence.append(m.Evidence(f"kernel {kill.file}:{line.number}",
+                                           line.text.strip()))
+        process = f"{kill.task} (pid {kill.pid})" if kill.task and kill.pid else kill.task
+        if container and process:
+            victim = f"{process} in container {container}"
+        else:
+            victim = container or process or "a process"
         node = (pod.node if pod else None) or kill.host
         if kind == m.CONTAINER_LIMIT_OOM:
-            cause = (f"container {victim} reached its memory limit"
+            cause = (f"container {container or '?'} reached its memory limit"
                      + (f" of {explain.size(kill.memcg_limit)}" if kill.memcg_limit else "")
-                     + " and the kernel killed "
-                     + (f"{kill.task} (pid {kill.pid})" if kill.task else "a process"))
+                     + f" and the kernel killed {process or 'a process'}")
         elif kind == m.POD_LIMIT_OOM:
             cause = f"the pod reached its pod-level memory limit; the kernel killed {victim}"
         elif kind == m.NODE_ALLOCATABLE_OOM:
@@ -535,11 +529,9 @@ class Diagnoser:
             left = [r for r in records if id(r) not in self._used_events]
             if not left:
                 continue
+            # a pod that was read took its events (those of its UID): these are of a pod
+            # that is gone, or of an earlier pod of the same name
             pod = _PodFacts({}, namespace, name, left[0].object_uid, left[-1].host, "")
-            gone = (namespace, name) not in self._seen_pods or any(
-                r.object_uid and r.object_uid not in self._seen_uids for r in left)
-            if not gone:
-                continue
             evicted = [r for r in left if r.reason == "Evicted"]
             memory = [r for r in evicted if _memory_eviction(r)]
             if memory:
@@ -602,7 +594,7 @@ class Diagnoser:
         if found is None and self.owner_lookup is not None:
             found = self.owner_lookup(api_version, kind, namespace, name)
             if found is not None:
-                self.owners[(kind, namespace, name)] = found
+                found = self.owners[(kind, namespace, name)] = _trim(found)
         return found
 
     def top_owner(self, obj: Mapping[str, Any]
@@ -641,6 +633,26 @@ class Diagnoser:
             if kind not in _WORKLOAD_CHAIN:
                 break
         return owner, found
+
+
+_DROPPED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
+
+
+def _trim(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What is kept of an object until the end (prevention, owners, QoS): its spec and the
+    identifying metadata, not managedFields, a last-applied copy of itself or its status."""
+    meta = dict(mapping(obj.get("metadata")))
+    meta.pop("managedFields", None)
+    annotations = meta.get("annotations")
+    if isinstance(annotations, dict) and any(a in annotations for a in _DROPPED_ANNOTATIONS):
+        meta["annotations"] = {k: v for k, v in annotations.items()
+                               if k not in _DROPPED_ANNOTATIONS}
+    out = {k: v for k, v in obj.items() if k not in ("metadata", "status")}
+    out["metadata"] = meta
+    status = mapping(obj.get("status"))
+    if status:
+        out["status"] = {k: status[k] for k in ("qosClass", "phase") if k in status}
+    return out
 
 
 def _kill_type(kill: OOMKill) -> tuple[str, str]:

@@ -186,8 +186,9 @@ class KubeStub:
         verb = "get" if name else "list"
         if label in self.forbidden:
             return 403, self._forbidden(verb, group, plural, namespace, name)
-        items = [o for o in self.collections.get(key, _Collection("")).items
-                 if namespace is None or (o.get("metadata") or {}).get("namespace") == namespace]
+        items = self.collections.get(key, _Collection("")).items
+        if namespace is not None:
+            items = [o for o in items if (o.get("metadata") or {}).get("namespace") == namespace]
         if name:
             for obj in items:
                 if obj["metadata"].get("name") == name:
@@ -261,7 +262,11 @@ class KubeStub:
             def _handle(self, method: str) -> None:
                 url = urlparse(self.path)
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                authorized = self.headers.get("Authorization") == f"Bearer {stub.token}"
+                # the scheme is case-insensitive, as kube-apiserver reads it (k8s.io/apiserver
+                # pkg/authentication/request/bearertoken); the client's in-cluster loader
+                # sends "bearer"
+                scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+                authorized = scheme.lower() == "bearer" and token.strip() == stub.token
                 with stub._lock:
                     stub.log.append(Request(method, url.path, query, authorized))
                 length = int(self.headers.get("Content-Length") or 0)
