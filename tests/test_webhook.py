@@ -673,7 +673,9 @@ def test_start_up_errors_exit_2_with_a_message(tmp_path: Path,
     assert main(["--cert-file", str(tmp_path / "missing.crt"), "--key-file", str(key)]) == 2
     assert "cannot load the TLS certificate/key" in capsys.readouterr().err
     assert main(["--cert-file", str(key), "--key-file", str(cert)]) == 2  # swapped
-    for bad in (["--workers", "0"], ["--port", "70000"], ["--log-level", "loud"]):
+    for bad in (["--workers", "0"], ["--port", "70000"], ["--log-level", "loud"],
+                ["--header-timeout", "0"], ["--body-timeout", "nan"],
+                ["--max-connections", "0"], ["--max-pending-mib", "-1"]):
         with pytest.raises(SystemExit) as info:
             main(["--cert-file", str(cert), "--key-file", str(key), *bad])
         assert info.value.code == 2

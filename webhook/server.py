@@ -99,22 +99,26 @@ def _parser() -> argparse.ArgumentParser:
         "client limits", "each one closes the connection that exceeds it (counted in "
         "oomguard_connections_closed_total)")
     defaults = ServeLimits()
-    limits.add_argument("--handshake-timeout", type=_seconds, default=defaults.handshake_timeout,
+    limits.add_argument("--handshake-timeout", type=_seconds, metavar="SECONDS",
+                        default=defaults.handshake_timeout,
                         help="seconds for the TLS handshake (default %(default)s)")
-    limits.add_argument("--header-timeout", type=_seconds, default=defaults.header_timeout,
+    limits.add_argument("--header-timeout", type=_seconds, metavar="SECONDS",
+                        default=defaults.header_timeout,
                         help="seconds from a request's first byte, or from the handshake, "
                              "to the end of its header fields (default %(default)s)")
-    limits.add_argument("--body-timeout", type=_seconds, default=defaults.body_timeout,
+    limits.add_argument("--body-timeout", type=_seconds, metavar="SECONDS",
+                        default=defaults.body_timeout,
                         help="seconds from the end of the header fields to the end of the "
                              "body, and for the client to take an answer (default %(default)s)")
-    limits.add_argument("--keepalive-timeout", type=_seconds,
+    limits.add_argument("--keepalive-timeout", type=_seconds, metavar="SECONDS",
                         default=defaults.keepalive_timeout,
                         help="seconds an idle keep-alive connection is kept (default "
                              "%(default)s)")
-    limits.add_argument("--max-connections", type=_positive, default=defaults.max_connections,
+    limits.add_argument("--max-connections", type=_positive, metavar="N",
+                        default=defaults.max_connections,
                         help="connections a worker holds; past it the oldest that never "
                              "completed a request is closed (default %(default)s)")
-    limits.add_argument("--max-pending-mib", type=_positive,
+    limits.add_argument("--max-pending-mib", type=_positive, metavar="MIB",
                         default=defaults.max_pending_bytes >> 20,
                         help="MiB of unfinished requests a worker holds; past it a request "
                              "is refused with 503 (default %(default)s)")
