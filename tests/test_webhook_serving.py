@@ -133,6 +133,31 @@ def test_the_held_connections_are_bounded_and_new_ones_still_served(tmp_path: Pa
         assert "Traceback" not in srv.log()
 
 
+def test_stalled_clients_do_not_skew_where_real_connections_go(tmp_path: Path) -> None:
+    # slow clients that never complete a request stop counting in the balance after 1 s.
+    # Here one worker holds all 20 of them (the other one was replaced, its own closed at
+    # its stop): if they counted, the next 12 real connections would go 11/1
+    with running_server(tmp_path, None, workers=2) as srv:
+        with SlowClients(srv.port, srv.ca_file, count=20, kinds=("hello",), interval=1.0,
+                         reopen=False):
+            assert wait_for(lambda: sum(connections_by_worker(srv).values()) == 20)
+            spread = connections_by_worker(srv)
+            assert max(spread.values()) - min(spread.values()) <= 1
+            os.kill(min(spread), signal.SIGTERM)
+            assert wait_for(lambda: srv.log().count('"worker-ready"') == 3 and
+                            min(spread) not in srv.worker_pids(), seconds=30)
+            time.sleep(1.2)  # past the grace of a new connection
+            before = connections_by_worker(srv)
+            assert min(before.values()) == 0 and max(before.values()) >= 9
+            sessions = [srv.session() for _ in range(12)]
+            for session in sessions:
+                session.post(f"{srv.url}/validate", json=review(pod()),
+                             timeout=5).raise_for_status()
+            after = connections_by_worker(srv)
+            real = [after[pid] - before[pid] for pid in after]
+            assert sum(real) == 12 and max(real) - min(real) <= 1, (before, after)
+
+
 def _tls(server: Server) -> ssl.SSLSocket:
     raw = socket.create_connection(("127.0.0.1", server.port), timeout=5)
     return client_context(server.ca_file).wrap_socket(raw, server_hostname="127.0.0.1")

@@ -20,7 +20,9 @@ timeout or shed closes the connection and is counted in
 
 The workers share one listening socket, and a worker listens on it only while it holds no
 more connections than the least-loaded other worker (:class:`ConnectionCounts`):
-kube-apiserver's few long-lived connections would otherwise mostly land on one worker.
+kube-apiserver's few long-lived connections would otherwise mostly land on one worker. A
+connection stalled before its first request stops counting after :data:`BALANCE_GRACE`,
+so slow clients do not skew where the real ones go.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ from oomguard.webhook.compat_gunicorn import Worker
 
 RECHECK = 0.05  # seconds between a deferring worker's looks at the others' counts
 SCAN_EVERY = 0.1  # seconds between looks for connections past their time limit
+# a connection counts in the balance once it has completed a request, or while it is this
+# young: slow or stalled clients must not make a worker look busy and skew the real load
+BALANCE_GRACE = 1.0
 DRAIN_SECONDS = 2.0  # reading and dropping what a refused client still sends, so it gets the answer
 READ_CHUNK = 64 << 10
 SEND_CHUNK = 256 << 10
@@ -123,7 +128,7 @@ HANDSHAKE, READING, WRITING, DRAINING, SERVING, CLOSED = range(6)
 
 class Connection:
     __slots__ = ("sock", "fd", "peer", "reader", "state", "deadline", "out", "close_after",
-                 "served", "opened", "held")
+                 "served", "opened", "held", "counted")
 
     def __init__(self, sock: ssl.SSLSocket, peer: Any, now: float, limits: ServeLimits
                  ) -> None:
@@ -138,6 +143,7 @@ class Connection:
         self.served = 0  # requests answered
         self.opened = now
         self.held = 0  # bytes of an unfinished request counted in the worker's pending total
+        self.counted = True  # in the worker's count for the balance (see _recount)
 
 
 class EventLoopWorker(Worker):  # type: ignore[misc]
@@ -158,6 +164,8 @@ class EventLoopWorker(Worker):  # type: ignore[misc]
             queue.SimpleQueue()
         self.returned: queue.SimpleQueue[Connection] = queue.SimpleQueue()
         self.pending_bytes = 0
+        self.balance_count = 0  # connections that count in the balance
+        self.next_recount = 0.0
         self.listening = False
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
@@ -204,6 +212,9 @@ class EventLoopWorker(Worker):  # type: ignore[misc]
                 if not self.conns or now >= stop_by:
                     break
             self._balance_listening()
+            if now >= self.next_recount:
+                self._recount(now)
+                self.next_recount = now + SCAN_EVERY
             if now >= self.next_scan:
                 # the next look when the next time limit is due, at most a second away
                 self.next_scan = max(now + SCAN_EVERY, min(self._expire(now), now + 1.0))
@@ -256,7 +267,7 @@ class EventLoopWorker(Worker):  # type: ignore[misc]
         if counts is None or slot is None:
             return False
         if self.alive:
-            counts.publish(slot, len(self.conns))
+            counts.publish(slot, self.balance_count)
         else:
             counts.release(slot)
         return True
@@ -266,7 +277,17 @@ class EventLoopWorker(Worker):  # type: ignore[misc]
             return True
         assert self.settings.counts is not None and self.slot is not None
         fewest = self.settings.counts.fewest_elsewhere(self.slot)
-        return fewest is None or len(self.conns) <= fewest
+        return fewest is None or self.balance_count <= fewest
+
+    def _recount(self, now: float) -> None:
+        """Which connections count in the balance: those that completed a request (or are
+        in one), and new ones for BALANCE_GRACE; not those stalled before their first."""
+        young = now - BALANCE_GRACE
+        count = 0
+        for conn in self.conns.values():
+            conn.counted = bool(conn.served) or conn.state == SERVING or conn.opened > young
+            count += conn.counted
+        self.balance_count = count
 
     def _balance_listening(self) -> None:
         want = self.alive and self._fair_to_accept() and \
@@ -323,6 +344,7 @@ class EventLoopWorker(Worker):  # type: ignore[misc]
             conn = Connection(sock, peer, time.monotonic(), self.limits)
             self._due(conn, conn.deadline)
             self.conns[conn.fd] = conn
+            self.balance_count += 1
             self.epoll.register(conn.fd, _IN)
             self._handshake(conn)
 
@@ -563,6 +585,7 @@ class EventLoopWorker(Worker):  # type: ignore[misc]
     def _forget(self, conn: Connection) -> None:
         if self.conns.get(conn.fd) is conn:
             del self.conns[conn.fd]
+            self.balance_count -= conn.counted
             try:
                 self.epoll.unregister(conn.fd)
             except (OSError, ValueError):
