@@ -20,9 +20,9 @@ timeout or shed closes the connection and is counted in
 
 The workers share one listening socket, and a worker listens on it only while it holds no
 more connections than the least-loaded other worker (:class:`ConnectionCounts`):
-kube-apiserver's few long-lived connections would otherwise mostly land on one worker. A
-connection stalled before its first request stops counting after :data:`BALANCE_GRACE`,
-so slow clients do not skew where the real ones go.
+kube-apiserver's few long-lived connections would otherwise mostly land on one worker. Only
+connections with a request in the last :data:`BALANCE_WINDOW` seconds (or as new) count,
+so idle and slow clients do not skew where the real load goes.
 """
 
 from __future__ import annotations
@@ -46,9 +46,10 @@ from oomguard.webhook.compat_gunicorn import Worker
 
 RECHECK = 0.05  # seconds between a deferring worker's looks at the others' counts
 SCAN_EVERY = 0.1  # seconds between looks for connections past their time limit
-# a connection counts in the balance once it has completed a request, or while it is this
-# young: slow or stalled clients must not make a worker look busy and skew the real load
-BALANCE_GRACE = 1.0
+# a connection counts in the balance while it is serving, or had a request or was opened
+# within this many seconds: idle, slow or stalled clients carry no load and must not make a
+# worker look busy, which would send the real load to the others
+BALANCE_WINDOW = 2.0
 DRAIN_SECONDS = 2.0  # reading and dropping what a refused client still sends, so it gets the answer
 READ_CHUNK = 64 << 10
 SEND_CHUNK = 256 << 10
@@ -128,7 +129,7 @@ HANDSHAKE, READING, WRITING, DRAINING, SERVING, CLOSED = range(6)
 
 class Connection:
     __slots__ = ("sock", "fd", "peer", "reader", "state", "deadline", "out", "close_after",
-                 "served", "opened", "held", "counted")
+                 "served", "opened", "held", "counted", "active_at")
 
     def __init__(self, sock: ssl.SSLSocket, peer: Any, now: float, limits: ServeLimits
                  ) -> None:
@@ -144,6 +145,7 @@ class Connection:
         self.opened = now
         self.held = 0  # bytes of an unfinished request counted in the worker's pending total
         self.counted = True  # in the worker's count for the balance (see _recount)
+        self.active_at = now  # when it was opened or last handed a request to a thread
 
 
 class EventLoopWorker(Worker):  # type: ignore[misc]
@@ -280,12 +282,12 @@ class EventLoopWorker(Worker):  # type: ignore[misc]
         return fewest is None or self.balance_count <= fewest
 
     def _recount(self, now: float) -> None:
-        """Which connections count in the balance: those that completed a request (or are
-        in one), and new ones for BALANCE_GRACE; not those stalled before their first."""
-        young = now - BALANCE_GRACE
+        """Which connections count in the balance: those in a request, opened or handed a
+        request within BALANCE_WINDOW; not idle or stalled ones."""
+        recent = now - BALANCE_WINDOW
         count = 0
         for conn in self.conns.values():
-            conn.counted = bool(conn.served) or conn.state == SERVING or conn.opened > young
+            conn.counted = conn.state == SERVING or conn.active_at > recent
             count += conn.counted
         self.balance_count = count
 
@@ -459,6 +461,7 @@ class EventLoopWorker(Worker):  # type: ignore[misc]
             self._refuse(conn, exc.status, exc.message)
             return False
         if request is not None:
+            conn.active_at = now
             self._hold(conn, 0)
             conn.state = SERVING
             self.jobs.put((conn, request))
