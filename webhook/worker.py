@@ -50,6 +50,11 @@ SCAN_EVERY = 0.1  # seconds between looks for connections past their time limit
 # within this many seconds: idle, slow or stalled clients carry no load and must not make a
 # worker look busy, which would send the real load to the others
 BALANCE_WINDOW = 2.0
+# a new connection counts this long before its first request: long enough for a burst of
+# connections (a load generator, an API server restarting) to spread by their count, short
+# enough that slow clients opened meanwhile barely skew it (the bench's churn of 100 of
+# them skewed full-load shares to 27/73 with the whole window)
+BALANCE_NEW = 0.5
 DRAIN_SECONDS = 2.0  # reading and dropping what a refused client still sends, so it gets the answer
 READ_CHUNK = 64 << 10
 SEND_CHUNK = 256 << 10
@@ -145,7 +150,8 @@ class Connection:
         self.opened = now
         self.held = 0  # bytes of an unfinished request counted in the worker's pending total
         self.counted = True  # in the worker's count for the balance (see _recount)
-        self.active_at = now  # when it was opened or last handed a request to a thread
+        # when it last handed a request to a thread; as new, it counts for BALANCE_NEW
+        self.active_at = now - BALANCE_WINDOW + BALANCE_NEW
 
 
 class EventLoopWorker(Worker):  # type: ignore[misc]
@@ -216,11 +222,14 @@ class EventLoopWorker(Worker):  # type: ignore[misc]
             self._balance_listening()
             if now >= self.next_recount:
                 self._recount(now)
+                self._publish()  # the others see it now, not at this worker's next wake-up
                 self.next_recount = now + SCAN_EVERY
             if now >= self.next_scan:
                 # the next look when the next time limit is due, at most a second away
                 self.next_scan = max(now + SCAN_EVERY, min(self._expire(now), now + 1.0))
             timeout = min(self.next_scan, next_notify) - now
+            if self.balance_count:  # counted connections may stop counting: recount in time
+                timeout = min(timeout, self.next_recount - now)
             if self.alive and not self.listening and len(self.conns) < self.limits.max_connections:
                 timeout = min(timeout, RECHECK)  # deferring to the others: look again soon
             self._dispatch(self.epoll.poll(max(timeout, 0.0)))
