@@ -46,10 +46,11 @@ from oomguard.webhook.compat_gunicorn import Worker
 
 RECHECK = 0.05  # seconds between a deferring worker's looks at the others' counts
 SCAN_EVERY = 0.1  # seconds between looks for connections past their time limit
-# a connection counts in the balance while it is serving, or had a request or was opened
-# within this many seconds: idle, slow or stalled clients carry no load and must not make a
-# worker look busy, which would send the real load to the others
-BALANCE_WINDOW = 2.0
+# a connection counts in the balance while it is serving, or had a request within this many
+# seconds: idle and stalled clients carry no load and must not make a worker look busy,
+# which would send the real load to the others (long enough that a client opening its
+# connections one after another on a loaded host still sees them spread)
+BALANCE_WINDOW = 10.0
 # a new connection counts this long before its first request: long enough for a burst of
 # connections (a load generator, an API server restarting) to spread by their count, short
 # enough that slow clients opened meanwhile barely skew it (the bench's churn of 100 of

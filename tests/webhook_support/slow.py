@@ -11,6 +11,7 @@ connection the server closes is counted by kind and, with ``reopen``, replaced, 
 
 from __future__ import annotations
 
+import random
 import select
 import socket
 import ssl
@@ -87,8 +88,12 @@ class SlowClients:
             return None
 
     def _run(self) -> None:
-        for i in range(self.count):
-            conn = self._open(self.kinds[i % len(self.kinds)])
+        # shuffled (the same way each run): kinds in a fixed cycle would land on the workers
+        # in step with the server's alternating balance
+        order = [self.kinds[i % len(self.kinds)] for i in range(self.count)]
+        random.Random(0).shuffle(order)
+        for kind in order:
+            conn = self._open(kind)
             if conn is not None:
                 self._conns.append(conn)
         self.ready.set()
