@@ -25,7 +25,8 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from oomguard.webhook import compat_gunicorn, compat_logging, logs
-from oomguard.webhook.worker import ConnectionCounts, ServeLimits
+from oomguard.webhook.balance import ConnectionCounts
+from oomguard.webhook.worker import ServeLimits
 
 EXIT_USAGE = 2
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import mmap
 import os
 import queue
 import select
@@ -42,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from oomguard.webhook import framing, logs, wsgi
+from oomguard.webhook.balance import ConnectionCounts
 from oomguard.webhook.compat_gunicorn import Worker
 
 RECHECK = 0.05  # seconds between a deferring worker's looks at the others' counts
@@ -86,46 +86,6 @@ class Settings:
 
 
 settings: Settings | None = None
-
-
-class ConnectionCounts:
-    """Every worker's number of open connections, in memory the gunicorn master maps before
-    it forks its workers (anonymous and shared: no file, so a read-only root is fine).
-
-    The master gives each new worker a slot (``claim``, in gunicorn's ``pre_fork``) and frees
-    it when the worker exits. A worker writes its count there once it serves, and frees the
-    slot itself as it begins to stop: a booting or stopping worker, which does not accept,
-    must not hold the others back. An aligned 4-byte store is atomic: a reader sees an old
-    count or the new one.
-    """
-
-    FREE = -1
-
-    def __init__(self, slots: int) -> None:
-        self._map = mmap.mmap(-1, 4 * slots)
-        self._counts = memoryview(self._map).cast("i")
-        for slot in range(slots):
-            self._counts[slot] = self.FREE
-
-    def claim(self, in_use: set[int]) -> int | None:
-        """A slot for a new worker; it counts once the worker publishes."""
-        for slot in range(len(self._counts)):
-            if slot not in in_use:
-                self._counts[slot] = self.FREE
-                return slot
-        return None  # more workers than slots: that one simply takes part in no balancing
-
-    def release(self, slot: int | None) -> None:
-        if slot is not None:
-            self._counts[slot] = self.FREE
-
-    def publish(self, slot: int, count: int) -> None:
-        self._counts[slot] = max(count, 0)
-
-    def fewest_elsewhere(self, slot: int) -> int | None:
-        """The smallest count among the other live workers; None when there are none."""
-        others = [n for i, n in enumerate(self._counts) if i != slot and n != self.FREE]
-        return min(others) if others else None
 
 
 # a connection's states; only the loop thread changes a connection in the first three and
