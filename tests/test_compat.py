@@ -18,7 +18,7 @@ def test_gunicorn_has_every_member_the_worker_uses() -> None:
     assert compat_gunicorn.WORKER_METHODS == ("init_process", "run", "handle_exit", "notify",
                                               "load_wsgi")
     assert compat_gunicorn.WORKER_LOADED == "wsgi"
-    assert compat_gunicorn.SETTINGS == ("threads", "graceful_timeout", "keepalive", "workers")
+    assert compat_gunicorn.SETTINGS == ("threads", "graceful_timeout", "workers")
     assert compat_gunicorn.ARBITER_WORKERS == "WORKERS"
     assert compat_gunicorn.problems() == []
 

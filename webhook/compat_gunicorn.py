@@ -21,7 +21,7 @@ WORKER_ATTRIBUTES = ("sockets", "alive", "cfg", "log", "ppid")
 WORKER_METHODS = ("init_process", "run", "handle_exit", "notify", "load_wsgi")
 WORKER_LOADED = "wsgi"  # set by load_wsgi, during init_process
 # settings read in the worker (gunicorn.config.Config attributes)
-SETTINGS = ("threads", "graceful_timeout", "keepalive", "workers")
+SETTINGS = ("threads", "graceful_timeout", "workers")
 # the master's table of live workers, read in the pre_fork hook: {pid: worker}
 ARBITER_WORKERS = "WORKERS"
 
