@@ -1,6 +1,7 @@
 """Load benchmark of the admission webhook: the real gunicorn TLS server on 127.0.0.1.
 
 Usage: python bench/webhook_load.py [--requests N] [--connections C] [--rounds R]
+                                    [--slow-clients S]
 
 Keep-alive HTTPS clients POST AdmissionReviews built from ../shared/corpus objects to the
 real server (``python -m oomguard.webhook``: gunicorn's threaded worker over TLS). The same run
@@ -20,9 +21,16 @@ script stops a thread after its share of ``--requests``, and paces requests with
 ``delay()`` for the half-load run. Without wrk, Python clients (processes x threads, one
 connection each) send exactly ``--requests``, with more of the machine for themselves.
 
+Then the same is measured again with ``--slow-clients`` (default 100) slow and idle
+connections held open against each server (``tests/webhook_support/slow.py``: partial TLS
+ClientHellos, header fields and bodies a byte every half second, idle keep-alive; one
+closed at a limit is replaced at once): a pair of maximum-throughput rounds and the webhook
+at the same half-load pace.
+
 It prints requests/s, p50/p99 latency, errors, each worker's share of the CPU and RSS, and
 the ratios against the targets: webhook/echo throughput >= 0.70, p99 <= 10 ms at half load,
-zero errors, <= 100 MiB RSS per worker.
+zero errors, <= 100 MiB RSS per worker; with the slow clients, the webhook's throughput and
+p99 beside the figures without them.
 """
 
 from __future__ import annotations
@@ -47,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("OOMGUARD_CORPUS", ROOT.parent / "shared" / "corpus"))
 sys.path.insert(0, str(ROOT))
 
 ECHO_MODULE = '''
@@ -340,6 +348,24 @@ def measure(server: Server, drive: Any) -> dict[str, Any]:
     return result
 
 
+def _with_slow_clients(servers: dict[str, Server], cafile: Path, count: int, run: Any,
+                       total: int, pause: float, rate: float) -> dict[str, dict[str, Any]]:
+    """The maximum-throughput pair and the half-load run again, with ``count`` slow clients
+    held open against each server."""
+    from tests.webhook_support.slow import SlowClients
+
+    out: dict[str, dict[str, Any]] = {}
+    with SlowClients(servers["echo"].port, cafile, count), \
+            SlowClients(servers["webhook"].port, cafile, count):
+        for label in ("echo", "webhook"):
+            out[f"{label} +slow clients"] = run(servers[label], total)
+        out["webhook at half load +slow clients"] = run(servers["webhook"], total // 2,
+                                                        pause, rate)
+    for result in out.values():
+        result["all"] = [round(result["rps"])]
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=None,
@@ -355,6 +381,8 @@ def main() -> int:
                         help="the servers' --cpu-affinity (the default is the chart's)")
     parser.add_argument("--rounds", type=int, default=10,
                         help="pairs of rounds (echo and webhook, back to back)")
+    parser.add_argument("--slow-clients", type=int, default=100,
+                        help="slow and idle connections held open in the last phase (0: none)")
     parser.add_argument("--python-clients", action="store_true",
                         help="use the Python clients even when wrk is installed")
     args = parser.parse_args()
@@ -436,6 +464,9 @@ def main() -> int:
             floor = run(servers["echo"], args.requests // 2, pause, target)
             floor["all"] = [round(floor["rps"])]
             results["echo at the same pace"] = floor
+            if args.slow_clients:
+                results.update(_with_slow_clients(servers, Path(cafile), args.slow_clients,
+                                                  run, args.requests, pause, target))
             rss = {label: server.worker_rss_mib() for label, server in servers.items()}
             failed = "Traceback" in (tmp / "oomguard.webhook.app.log").read_text(errors="replace")
         finally:
@@ -458,6 +489,14 @@ def main() -> int:
     half = results["webhook at half load"]
     floor = results["echo at the same pace"]
     errors = int(sum(r["errors"] for r in results.values())) + int(failed)
+    slow = results.get("webhook +slow clients")
+    if slow is not None:
+        slow_echo = results["echo +slow clients"]
+        slow_half = results["webhook at half load +slow clients"]
+        print(f"with {args.slow_clients} slow clients held open: webhook {slow['rps']:.0f} "
+              f"req/s ({slow['rps'] / results['webhook']['rps']:.2f} of without; "
+              f"webhook/echo {slow['rps'] / slow_echo['rps']:.2f}), p99 at half load "
+              f"{slow_half['p99']:.2f} ms (without: {half['p99']:.2f} ms) [<= 10]")
     print(f"webhook/echo throughput {ratio:.2f} [>= 0.70] (median of {len(per_pair)} pairs "
           f"{', '.join(f'{x:.2f}' for x in per_pair)}; ratio of the medians {of_medians:.2f})"
           f"; p99 at half load ({half['rps']:.0f} req/s, the maximum just before "

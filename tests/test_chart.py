@@ -107,6 +107,9 @@ def test_helm_lint_reports_wrong_values() -> None:
     ({"webhook": {"failurePolicy": "Allow"}}, "at '/webhook/failurePolicy': value must be one of"),
     ({"surprise": True}, "additional properties 'surprise' not allowed"),
     ({"cpuAffinity": "on"}, "at '/cpuAffinity': value must be one of 'auto', 'off'"),
+    ({"clientLimits": {"headerTimeoutSeconds": 0}}, "at '/clientLimits/headerTimeoutSeconds'"),
+    ({"clientLimits": {"maxConnections": 0}}, "at '/clientLimits/maxConnections'"),
+    ({"clientLimits": {"idle": 1}}, "additional properties 'idle' not allowed"),
     ({"resources": {"requests": {"cpu": "1", "memory": "1GB"},
                     "limits": {"cpu": "1", "memory": "1GB"}}}, "at '/resources/requests/memory'"),
     ({"resources": {"limits": {"cpu": "1", "memory": 1024}}}, "at '/resources/limits/memory'"),
@@ -179,7 +182,9 @@ def test_container_args_env_and_mounts_follow_the_contract(default: list[Manifes
     assert args[0] == "webhook"
     for arg in ("--cert-file=/etc/oomguard/tls/tls.crt", "--key-file=/etc/oomguard/tls/tls.key",
                 "--port=8443", "--policy=/etc/oomguard/policy/policy.yaml",
-                "--workers=2", "--threads=8", "--cpu-affinity=auto"):
+                "--workers=2", "--threads=8", "--cpu-affinity=auto", "--handshake-timeout=5",
+                "--header-timeout=10", "--body-timeout=10", "--keepalive-timeout=75",
+                "--max-connections=1000", "--max-pending-mib=64"):
         assert arg in args
     env = {e["name"]: e for e in container["env"]}
     assert env["OOMGUARD_NAMESPACE"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}

@@ -8,10 +8,14 @@ merges all of them.
 Each write to those files costs a few microseconds (a lock, a pid check, a struct packed
 into the map), and a review makes about five: reviews, latency sum and bucket, findings.
 So a review's counts are tallied in the worker's memory (:func:`record_review`) and added
-to the files in one batch per label set: at least once a second by a flusher thread, before
-this worker answers ``/metrics``, and when the worker exits (gunicorn's ``worker_exit``).
-Another worker's reviews of the last second may not be in a scrape yet; none is lost or
-counted twice.
+to the files in one batch per label set: by a flusher thread at most :data:`FLUSH_EVERY`
+(0.1 s) after the first review of a batch, before this worker answers ``/metrics``, and when
+the worker exits (gunicorn's ``worker_exit``). The files are shared mappings, so what was
+added survives the worker: a ``kill -9`` (or the OOM killer) loses at most the last 0.1 s
+of that worker's counts, and a scrape may miss another worker's last 0.1 s, which the next
+scrape has. Nothing is counted twice. The flusher sleeps while no review comes (an idle
+worker does not wake up), and a flush costs a few locked writes per label set whatever the
+number of reviews in it, so flushing ten times a second costs no throughput.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE  # noqa: N811
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
 from oomguard.policies.rule import Finding, Severity
+from oomguard.webhook import compat_prometheus
 
 REVIEWS = Counter("oomguard_admission_reviews_total", "Admission reviews answered",
                   ["kind", "operation", "decision"])
@@ -38,10 +43,13 @@ BAD_REQUESTS = Counter("oomguard_bad_requests_total", "Requests that were no val
                        ["status"])
 INTERNAL_ERRORS = Counter("oomguard_internal_errors_total", "Errors while judging a review")
 POLICY_RELOADS = Counter("oomguard_policy_reloads_total", "Policy file reloads", ["result"])
+CONNECTIONS_CLOSED = Counter("oomguard_connections_closed_total",
+                             "Connections the server closed at a client limit", ["reason"])
 
 __all__ = ["REVIEWS", "FINDINGS", "LATENCY", "BAD_REQUESTS", "INTERNAL_ERRORS",
-           "POLICY_RELOADS", "CONTENT_TYPE", "child", "flush", "record_review", "render"]
-FLUSH_EVERY = float(os.environ.get("OOMGUARD_METRICS_FLUSH", "1"))
+           "POLICY_RELOADS", "CONNECTIONS_CLOSED", "CONTENT_TYPE", "child", "flush",
+           "record_review", "render"]
+FLUSH_EVERY = float(os.environ.get("OOMGUARD_METRICS_FLUSH", "0.1"))
 
 _children: dict[tuple[Any, ...], Any] = {}
 
@@ -65,15 +73,14 @@ class _Tally:
         # costs a few dict updates
         self.reviews: dict[tuple[str, str, str], int] = {}
         self.findings: dict[tuple[str, Severity], int] = {}
-        bounds = getattr(LATENCY, "_upper_bounds", None)
-        # prometheus_client has no public call for n observations at once: the batch goes to
-        # the histogram's own sum and bucket values when they are there as expected
-        self.batched_latency = isinstance(bounds, list) and \
-            len(getattr(LATENCY, "_buckets", ())) == len(bounds) and hasattr(LATENCY, "_sum")
-        self.bounds: list[float] = list(bounds) if isinstance(bounds, list) else []
+        # no public call adds n observations at once (webhook/compat_prometheus.py)
+        self.batched_latency = compat_prometheus.batching(LATENCY)
+        self.bounds = compat_prometheus.bounds(LATENCY) if self.batched_latency else []
         self.buckets = [0] * len(self.bounds)
         self.latency_sum = 0.0
         self.flushing = False  # whether this process has its flusher thread
+        self.pending = threading.Event()  # set while tallies wait for the flusher
+        self.empty = True
 
     def start(self) -> None:
         """Start this process's flusher (threads do not survive gunicorn's fork)."""
@@ -82,7 +89,10 @@ class _Tally:
 
     def _flush_forever(self) -> None:
         while True:
+            self.pending.wait()
             time.sleep(FLUSH_EVERY)
+            # before flushing: a review from now on is flushed now or wakes the next round
+            self.pending.clear()
             flush()
 
 
@@ -105,6 +115,9 @@ def record_review(kind: str, operation: str, decision: str, seconds: float,
     with tally.lock:
         if not tally.flushing:
             tally.start()
+        if tally.empty:  # the first of a batch wakes the flusher (Event.set locks: once)
+            tally.empty = False
+            tally.pending.set()
         reviews = tally.reviews
         key = (kind, operation, decision)
         reviews[key] = reviews.get(key, 0) + 1
@@ -125,6 +138,7 @@ def flush() -> None:
     """Add this worker's tallied counts to the shared files."""
     tally = _tally
     with tally.lock:
+        tally.empty = True
         reviews, tally.reviews = tally.reviews, {}
         findings, tally.findings = tally.findings, {}
         buckets, latency_sum = tally.buckets, tally.latency_sum
@@ -134,10 +148,7 @@ def flush() -> None:
     for (rule, severity), n in findings.items():
         child(FINDINGS, rule, str(severity)).inc(n)
     if any(buckets):
-        LATENCY._sum.inc(latency_sum)
-        for value, n in zip(LATENCY._buckets, buckets, strict=True):
-            if n:
-                value.inc(n)
+        compat_prometheus.add_observations(LATENCY, latency_sum, buckets)
 
 
 def render() -> bytes:

@@ -1,10 +1,10 @@
 """``oomguard webhook``: the Flask app under gunicorn, over TLS, with keep-alive.
 
-gunicorn's threaded worker, in the variant of ``webhook/worker.py``, keeps HTTPS connections
-alive (kube-apiserver reuses its connections to webhooks; the sync worker would close every
-one). Certificates are read through a reloading SSL context: a rotated certificate/key pair
-is served to new connections, in-flight ones keep theirs, and a half-written pair is never
-loaded.
+gunicorn runs the workers (``webhook/worker.py``: an event loop per worker reads whole
+requests under time limits, threads run the app), which keep HTTPS connections alive
+(kube-apiserver reuses its connections to webhooks). Certificates are read through a
+reloading SSL context: a rotated certificate/key pair is served to new connections,
+in-flight ones keep theirs, and a half-written pair is never loaded.
 """
 
 from __future__ import annotations
@@ -22,7 +22,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from oomguard.webhook import logs
+from gunicorn.app.base import BaseApplication
+
+from oomguard.webhook import compat_gunicorn, compat_logging, logs
+from oomguard.webhook.balance import ConnectionCounts
+from oomguard.webhook.worker import ServeLimits
 
 EXIT_USAGE = 2
 
@@ -83,18 +87,45 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--policy", default=os.environ.get("OOMGUARD_POLICY"),
                         help="policy file, reloaded when it changes (env OOMGUARD_POLICY)")
     parser.add_argument("--workers", type=_positive, default=2, help="gunicorn worker processes")
-    # a thread stays on its keep-alive connection while requests keep coming on it: enough
-    # threads for the connections kube-apiserver keeps to one worker
+    # threads run the app on whole requests only (webhook/worker.py): they are for reviews
+    # in flight at once, not for connections
     parser.add_argument("--threads", type=_positive, default=8,
-                        help="threads per worker (default 8)")
+                        help="threads per worker running the app (default 8)")
     parser.add_argument("--cpu-affinity", default="auto", choices=["auto", "off"],
                         help="auto (default): give each worker a CPU of its own when the "
                              "workers are at least as many as the CPUs allowed")
-    parser.add_argument("--judge-timeout", type=_seconds, default=None,
+    parser.add_argument("--judge-timeout", type=_judge_seconds, default=None,
                         help="seconds one review may be judged for (default: the policy's "
                              "webhook.judge-timeout, 2)")
     parser.add_argument("--log-level", default="info",
                         choices=["debug", "info", "warning", "error", "critical"])
+    limits = parser.add_argument_group(
+        "client limits", "each one closes the connection that exceeds it (counted in "
+        "oomguard_connections_closed_total)")
+    defaults = ServeLimits()
+    limits.add_argument("--handshake-timeout", type=_seconds, metavar="SECONDS",
+                        default=defaults.handshake_timeout,
+                        help="seconds for the TLS handshake (default %(default)s)")
+    limits.add_argument("--header-timeout", type=_seconds, metavar="SECONDS",
+                        default=defaults.header_timeout,
+                        help="seconds from a request's first byte, or from the handshake, "
+                             "to the end of its header fields (default %(default)s)")
+    limits.add_argument("--body-timeout", type=_seconds, metavar="SECONDS",
+                        default=defaults.body_timeout,
+                        help="seconds from the end of the header fields to the end of the "
+                             "body, and for the client to take an answer (default %(default)s)")
+    limits.add_argument("--keepalive-timeout", type=_seconds, metavar="SECONDS",
+                        default=defaults.keepalive_timeout,
+                        help="seconds an idle keep-alive connection is kept (default "
+                             "%(default)s)")
+    limits.add_argument("--max-connections", type=_positive, metavar="N",
+                        default=defaults.max_connections,
+                        help="connections a worker holds; past it the oldest that never "
+                             "completed a request is closed (default %(default)s)")
+    limits.add_argument("--max-pending-mib", type=_positive, metavar="MIB",
+                        default=defaults.max_pending_bytes >> 20,
+                        help="MiB of unfinished requests a worker holds; past it a request "
+                             "is refused with 503 (default %(default)s)")
     # benchmarks serve another WSGI app under exactly these settings (bench/webhook_load.py)
     parser.add_argument("--app", default="oomguard.webhook.app:create_app", help=argparse.SUPPRESS)
     return parser
@@ -107,13 +138,22 @@ def _positive(text: str) -> int:
     return value
 
 
+def _judge_seconds(text: str) -> float:
+    """--judge-timeout: as the policy's webhook.judge-timeout, at most kube-apiserver's cap
+    on a webhook's timeoutSeconds (30)."""
+    value = _seconds(text)
+    if value > 30:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most 30, got {text}")
+    return value
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 < value <= 30:  # (NaN fails this too)
-        raise argparse.ArgumentTypeError(f"must be above 0 and at most 30, got {text}")
+    if not 0 < value <= 3600:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be between 0 and 3600 seconds, got {text}")
     return value
 
 
@@ -140,104 +180,133 @@ def _metrics_dir() -> str | None:
     return made
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+class StartupError(Exception):
+    """A bad policy file or TLS pair: reported, exit code 2."""
+
+
+def _load_startup(args: argparse.Namespace) -> CertificateReloader:
+    """Check the policy and read the certificates before any worker starts (a bad policy
+    fails now; the workers fall back to the checked one later if need be)."""
     from oomguard.policies.config import PolicyError, load_policy
 
     try:
-        # fail fast on a bad policy at start-up; workers fall back to it later if need be
         policy = load_policy(args.policy) if args.policy else None
         reloader = CertificateReloader(args.cert_file, args.key_file)
     except PolicyError as exc:
-        print(f"oomguard webhook: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        raise StartupError(str(exc)) from exc
     except (OSError, ssl.SSLError) as exc:
-        print(f"oomguard webhook: cannot load the TLS certificate/key: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        raise StartupError(f"cannot load the TLS certificate/key: {exc}") from exc
     if args.policy:
         os.environ["OOMGUARD_POLICY"] = os.path.abspath(args.policy)
     if args.judge_timeout is not None:  # the workers read it (webhook.app.judge_timeout)
         os.environ["OOMGUARD_JUDGE_TIMEOUT"] = repr(args.judge_timeout)
-    made_dir = _metrics_dir()
-    # imported only now: prometheus_client reads PROMETHEUS_MULTIPROC_DIR at import
+    # imported only after _metrics_dir: prometheus_client reads PROMETHEUS_MULTIPROC_DIR at
+    # import, and runtime imports it
+    _Hooks.made_dir = _metrics_dir()
     from oomguard.webhook import runtime
 
     runtime.startup_policy = policy
-    from gunicorn.app.base import BaseApplication
+    return reloader
 
-    from oomguard.webhook import affinity
-    from oomguard.webhook import worker as worker_module
 
-    cpus = affinity.allowed_cpus()  # the master's, which it keeps: workers inherit them
+def _limits(args: argparse.Namespace) -> ServeLimits:
+    return ServeLimits(handshake_timeout=args.handshake_timeout,
+                       header_timeout=args.header_timeout, body_timeout=args.body_timeout,
+                       keepalive_timeout=args.keepalive_timeout,
+                       max_connections=args.max_connections,
+                       max_pending_bytes=args.max_pending_mib << 20)
 
-    # workers come and go (a crash, TTIN/TTOU): slots for more than are running at once
-    counts = worker_module.shared_counts = worker_module.ConnectionCounts(
-        max(64, 4 * args.workers))
 
-    def ssl_context(conf: Any, default_factory: Any) -> ssl.SSLContext:
-        return reloader.current()
+def _refused(status: int, message: str, remote: str) -> None:
+    """A request the server refused before the app saw it, logged and counted as the app's
+    own bad requests are."""
+    from oomguard.webhook import metrics
 
-    def post_fork(server: Any, worker: Any) -> None:  # before the app is loaded
+    metrics.child(metrics.BAD_REQUESTS, str(status)).inc()
+    logs.event(logging.WARNING, "bad-request", status=status, error=message[:300],
+               remote=remote)
+
+
+def _closed(reason: str) -> None:
+    from oomguard.webhook import metrics
+
+    metrics.child(metrics.CONNECTIONS_CLOSED, reason).inc()
+
+
+class _Hooks:
+    """gunicorn's server hooks (its ``pre_fork`` ... ``on_exit`` settings)."""
+
+    made_dir: str | None = None  # the metrics directory this process made, removed at exit
+
+    def __init__(self, args: argparse.Namespace, counts: ConnectionCounts) -> None:
+        from oomguard.webhook import affinity
+
+        self.args = args
+        self.counts = counts
+        self.cpus = affinity.allowed_cpus()  # the master's, which it keeps: workers inherit
+
+    def pre_fork(self, server: Any, worker: Any) -> None:  # in the master
+        worker.slot = self.counts.claim({w.slot for w in compat_gunicorn.live_workers(server)})
+
+    def post_fork(self, server: Any, worker: Any) -> None:  # before the app is loaded
+        from oomguard.webhook import affinity
+
         # first, so that every thread the worker starts runs there too (webhook/affinity.py)
-        worker.cpu = affinity.pin(affinity.cpu_for(worker.slot, cpus, args.workers,
-                                                   args.cpu_affinity))
-        logging.basicConfig(level=args.log_level.upper(), format="%(message)s",
+        worker.cpu = affinity.pin(affinity.cpu_for(worker.slot, self.cpus, self.args.workers,
+                                                   self.args.cpu_affinity))
+        logging.basicConfig(level=self.args.log_level.upper(), format="%(message)s",
                             stream=sys.stderr)
         # the records are JSON lines of their own: skip finding the caller and the like
-        logging._srcfile = None  # type: ignore[attr-defined]
+        compat_logging.skip_caller_lookup()
         # (gunicorn's own format prints the process id: that one stays)
         logging.logThreads = logging.logMultiprocessing = False
 
-    def post_worker_init(worker: Any) -> None:
+    def post_worker_init(self, worker: Any) -> None:
         # the app, the policy and the imported modules live as long as the worker: keep them
         # out of the garbage collector's full passes
         gc.freeze()
         logs.event(logging.INFO, "worker-ready", pid=os.getpid(), cpu=worker.cpu)
 
-    def worker_exit(server: Any, worker: Any) -> None:  # in the worker, as it stops
+    def worker_exit(self, server: Any, worker: Any) -> None:  # in the worker, as it stops
         from oomguard.webhook import metrics
 
         metrics.flush()
         logs.flush()
 
-    def on_exit(server: Any) -> None:
-        if made_dir:
-            shutil.rmtree(made_dir, ignore_errors=True)
-
-    def pre_fork(server: Any, worker: Any) -> None:  # in the master
-        worker.slot = counts.claim({w.slot for w in server.WORKERS.values()})
-
-    def child_exit(server: Any, worker: Any) -> None:
+    def child_exit(self, server: Any, worker: Any) -> None:  # in the master
         from prometheus_client import multiprocess
 
-        counts.release(worker.slot)
-
+        self.counts.release(worker.slot)
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
-    options = {
+    def on_exit(self, server: Any) -> None:
+        if self.made_dir:
+            shutil.rmtree(self.made_dir, ignore_errors=True)
+
+
+def _options(args: argparse.Namespace, hooks: _Hooks) -> dict[str, Any]:
+    from oomguard.webhook.worker import EventLoopWorker
+
+    return {
         "bind": f"{args.bind}:{args.port}" if ":" not in args.bind else
         f"[{args.bind}]:{args.port}",
         "workers": args.workers,
-        # gthread, except that a thread waits on its kept-alive connection for the next request
-        # instead of handing it back to the poller each time (webhook/worker.py)
-        "worker_class": "webhook.worker.LingeringThreadWorker",
+        # an event loop reads whole requests, threads run the app (webhook/worker.py); TLS
+        # is the worker's own, through the reloading context
+        "worker_class": EventLoopWorker,
         # one listening socket shared by the workers, each listening on it only while it has
         # no more connections than the others (webhook/worker.py); SO_REUSEPORT's sockets
         # per worker would leave the choice of worker to the kernel's hash of each connection
         "reuse_port": False,
         "threads": args.threads,
-        "keepalive": 75,  # longer than kube-apiserver's idle connection reuse
         "timeout": 30,
         "graceful_timeout": 20,
-        "certfile": args.cert_file,
-        "keyfile": args.key_file,
-        "ssl_context": ssl_context,
-        "pre_fork": pre_fork,
-        "post_fork": post_fork,
-        "post_worker_init": post_worker_init,
-        "worker_exit": worker_exit,
-        "child_exit": child_exit,
-        "on_exit": on_exit,
+        "pre_fork": hooks.pre_fork,
+        "post_fork": hooks.post_fork,
+        "post_worker_init": hooks.post_worker_init,
+        "worker_exit": hooks.worker_exit,
+        "child_exit": hooks.child_exit,
+        "on_exit": hooks.on_exit,
         "accesslog": None,
         "errorlog": "-",
         "loglevel": args.log_level,
@@ -246,18 +315,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         "control_socket_disable": True,
     }
 
-    class WebhookApplication(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            for key, value in options.items():
-                self.cfg.set(key, value)
 
-        def load(self) -> Any:
-            import importlib
+class WebhookApplication(BaseApplication):  # type: ignore[misc]
+    """gunicorn run with the options given here, no configuration file or command line."""
 
-            module, _, factory = args.app.partition(":")
-            return getattr(importlib.import_module(module), factory)()
+    def __init__(self, options: dict[str, Any], app: str) -> None:
+        self.options, self.app_path = options, app
+        super().__init__()
 
-    WebhookApplication().run()
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        import importlib
+
+        module, _, factory = self.app_path.partition(":")
+        return getattr(importlib.import_module(module), factory)()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        reloader = _load_startup(args)
+    except StartupError as exc:
+        print(f"oomguard webhook: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from oomguard.webhook import worker
+
+    # workers come and go (a crash, TTIN/TTOU): slots for more than are running at once
+    counts = ConnectionCounts(max(64, 4 * args.workers))
+    worker.settings = worker.Settings(ssl_context=reloader.current, limits=_limits(args),
+                                      counts=counts, on_refusal=_refused, on_close=_closed)
+    WebhookApplication(_options(args, _Hooks(args, counts)), args.app).run()
     return 0
 
 
