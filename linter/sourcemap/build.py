@@ -1,0 +1,190 @@
+"""Build a chart's source map when it has findings, and move its findings.
+
+Only charts with findings pay for it: their directory is copied with annotated templates
+and rendered once (template lines), the chart itself once more with sentinel values
+(values keys). Neither render is linted; any failure of them leaves the findings at their
+rendered positions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from oomguard.linter.sourcemap.annotate import annotate
+from oomguard.linter.sourcemap.lines import align
+from oomguard.linter.sourcemap.locate import ChartSourceMap, FindingSource, TemplateFile, locate
+from oomguard.linter.sourcemap.values import (
+    add_sentinels,
+    chart_sources,
+    merged_view,
+    path_text,
+    sentinel_paths,
+)
+from oomguard.policies.rule import Finding
+from oomguard.policies.source import iter_documents
+
+# render(chart directory, values files, --set items, validate schema) -> {template: text}
+Render = Callable[[str, Sequence[str], Sequence[str], bool], dict[str, str]]
+
+
+@dataclass
+class _Chart:
+    chart: str
+    plain: dict[str, str]  # rendered file (as findings name it) -> linted text
+    render: Render
+    display: Callable[[str, str], str]  # (chart, Helm template name) -> rendered file
+
+
+class HelmSources:
+    """The rendered charts of one run; :meth:`locate` moves the findings on them."""
+
+    def __init__(self, values: Sequence[str], set_values: Sequence[str],
+                 parse_set: Callable[[str], dict[str, Any]] | None) -> None:
+        self.values = list(values)
+        self.set_values = list(set_values)
+        self.parse_set = parse_set
+        self.charts: list[_Chart] = []
+
+    def add(self, chart: str, plain: dict[str, str], render: Render,
+            display: Callable[[str, str], str]) -> None:
+        self.charts.append(_Chart(chart, plain, render, display))
+
+    def locate(self, findings: Sequence[Finding]
+               ) -> tuple[list[Finding], dict[Finding, FindingSource]]:
+        by_file = {name: chart for chart in self.charts for name in chart.plain}
+        wanted: dict[int, list[Finding]] = {}
+        rest: list[Finding] = []
+        for finding in findings:
+            chart = by_file.get(finding.file or "")
+            if chart is None:
+                rest.append(finding)
+            else:
+                wanted.setdefault(id(chart), []).append(finding)
+        sources: dict[Finding, FindingSource] = {}
+        for chart in self.charts:
+            mine = wanted.get(id(chart))
+            if not mine:
+                continue
+            moved, found = locate(mine, self._source_map(chart, mine))
+            rest.extend(moved)
+            sources.update(found)
+        rest.sort(key=Finding.sort_key)
+        return rest, sources
+
+    def _source_map(self, chart: _Chart, findings: Sequence[Finding]) -> ChartSourceMap:
+        source_map = ChartSourceMap()
+        if not os.path.isdir(chart.chart):
+            return source_map  # an archive: rendered positions only
+        workdir = tempfile.mkdtemp(prefix="oomguard-srcmap-")
+        try:
+            self._template_lines(chart, source_map, workdir)
+            self._values_keys(chart, source_map, findings, workdir)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return source_map
+
+    def _template_lines(self, chart: _Chart, source_map: ChartSourceMap, workdir: str) -> None:
+        copy = os.path.join(workdir, "chart")
+        try:
+            shutil.copytree(chart.chart, copy, ignore=shutil.ignore_patterns(".git"))
+        except (OSError, shutil.Error):
+            return
+        for root in _chart_roots(copy):
+            templates = os.path.join(root, "templates")
+            for folder, _, names in os.walk(templates):
+                for name in sorted(names):
+                    path = os.path.join(folder, name)
+                    try:
+                        with open(path, encoding="utf-8", newline="") as handle:
+                            text = handle.read()
+                    except (OSError, UnicodeDecodeError):
+                        continue
+                    marked, lines = annotate(text, len(source_map.files))
+                    shown = os.path.normpath(os.path.join(chart.chart,
+                                                          os.path.relpath(path, copy)))
+                    source_map.files.append(TemplateFile(shown, text.split("\n"), lines.literal))
+                    with open(path, "w", encoding="utf-8", newline="") as handle:
+                        handle.write(marked)
+        try:
+            annotated = chart.render(copy, self.values, self.set_values, True)
+        except Exception:  # noqa: BLE001 - a marker upset a template: rendered positions
+            return
+        for template, text in annotated.items():
+            shown = chart.display(chart.chart, template)
+            plain = chart.plain.get(shown)
+            if plain is not None:
+                source_map.rendered[shown] = align(plain, text)
+
+    def _values_keys(self, chart: _Chart, source_map: ChartSourceMap,
+                     findings: Sequence[Finding], workdir: str) -> None:
+        set_dicts = []
+        if self.parse_set is not None:
+            for item in self.set_values:
+                try:
+                    set_dicts.append(self.parse_set(item))
+                except Exception:  # noqa: BLE001 - Helm itself accepted it; skip here
+                    continue
+        source_map.sources = chart_sources(chart.chart, self.values, set_dicts)
+        with_sentinels, keys = add_sentinels(merged_view(source_map.sources))
+        if not keys:
+            return
+        overlay = os.path.join(workdir, "sentinels.yaml")
+        with open(overlay, "w", encoding="utf-8") as handle:
+            json.dump(with_sentinels, handle)  # JSON is YAML
+        try:
+            rendered = chart.render(chart.chart, [*self.values, overlay], (), False)
+        except Exception:  # noqa: BLE001 - sentinels upset the chart: no values keys
+            return
+        files = {f.file for f in findings}
+        for template, text in rendered.items():
+            shown = chart.display(chart.chart, template)
+            if shown not in files:
+                continue
+            for doc in iter_documents(text):
+                key = _object_key(shown, doc.data)
+                if key is not None:
+                    entries = source_map.sentinels.setdefault(key, [])
+                    entries.extend((path, keys[n]) for path, n in sentinel_paths(doc.data)
+                                   if n in keys)
+        for shown in files:
+            for doc in iter_documents(chart.plain.get(shown or "", "")):
+                key = _object_key(shown or "", doc.data)
+                if key is not None:
+                    source_map.plain_paths[key] = set(_all_paths(doc.data))
+
+
+def _object_key(shown: str, data: Any) -> tuple[str, str, str] | None:
+    if not isinstance(data, dict):
+        return None
+    meta = data.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return shown, str(data.get("kind")), str(name)
+
+
+def _all_paths(data: Any, path: tuple[Any, ...] = ()) -> list[str]:
+    out = [path_text(path)]
+    if isinstance(data, dict):
+        for key, value in data.items():
+            out.extend(_all_paths(value, (*path, key)))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            out.extend(_all_paths(value, (*path, index)))
+    return out
+
+
+def _chart_roots(chart: str) -> list[str]:
+    """The chart and its unpacked subcharts (charts/<sub>/, nested)."""
+    roots = [chart]
+    holder = os.path.join(chart, "charts")
+    if os.path.isdir(holder):
+        for entry in sorted(os.listdir(holder)):
+            sub = os.path.join(holder, entry)
+            if os.path.isfile(os.path.join(sub, "Chart.yaml")):
+                roots.extend(_chart_roots(sub))
+    return roots
