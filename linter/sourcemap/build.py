@@ -131,27 +131,30 @@ class HelmSources:
                 except Exception:  # noqa: BLE001 - Helm itself accepted it; skip here
                     continue
         source_map.sources = chart_sources(chart.chart, self.values, set_dicts)
-        with_sentinels, keys = add_sentinels(merged_view(source_map.sources))
-        if not keys:
-            return
-        overlay = os.path.join(workdir, "sentinels.yaml")
-        with open(overlay, "w", encoding="utf-8") as handle:
-            json.dump(with_sentinels, handle)  # JSON is YAML
-        try:
-            rendered = chart.render(chart.chart, [*self.values, overlay], (), False)
-        except Exception:  # noqa: BLE001 - sentinels upset the chart: no values keys
-            return
+        merged = merged_view(source_map.sources)
         files = {f.file for f in findings}
-        for template, text in rendered.items():
-            shown = chart.display(chart.chart, template)
-            if shown not in files:
+        for maps in (False, True):
+            with_sentinels, keys = add_sentinels(merged, maps)
+            if not keys:
                 continue
-            for doc in iter_documents(text):
-                key = _object_key(shown, doc.data)
-                if key is not None:
-                    entries = source_map.sentinels.setdefault(key, [])
-                    entries.extend((path, keys[n]) for path, n in sentinel_paths(doc.data)
-                                   if n in keys)
+            overlay = os.path.join(workdir, "sentinels.yaml")
+            with open(overlay, "w", encoding="utf-8") as handle:
+                json.dump(with_sentinels, handle)  # JSON is YAML
+            try:
+                rendered = chart.render(chart.chart, [*self.values, overlay], (), False)
+            except Exception:  # noqa: BLE001 - sentinels upset the chart: no values keys
+                continue
+            found = source_map.map_sentinels if maps else source_map.leaf_sentinels
+            for template, text in rendered.items():
+                shown = chart.display(chart.chart, template)
+                if shown not in files:
+                    continue
+                for doc in iter_documents(text):
+                    key = _object_key(shown, doc.data)
+                    if key is not None:
+                        found.setdefault(key, []).extend(
+                            (path, keys[n]) for path, n in sentinel_paths(doc.data)
+                            if n in keys)
         for shown in files:
             for doc in iter_documents(chart.plain.get(shown or "", "")):
                 key = _object_key(shown or "", doc.data)

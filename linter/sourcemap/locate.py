@@ -68,8 +68,11 @@ class ChartSourceMap:
 
     files: list[TemplateFile] = field(default_factory=list)
     rendered: dict[str, RenderedLines] = field(default_factory=dict)  # by rendered file
-    # (rendered file, kind, name) -> [(rendered path, values key)]
-    sentinels: dict[tuple[str, str, str], list[tuple[str, ValuesPath]]] = \
+    # (rendered file, kind, name) -> [(rendered path, values key)], from the sentinel
+    # render of string leaves and from that of resources mappings
+    leaf_sentinels: dict[tuple[str, str, str], list[tuple[str, ValuesPath]]] = \
+        field(default_factory=dict)
+    map_sentinels: dict[tuple[str, str, str], list[tuple[str, ValuesPath]]] = \
         field(default_factory=dict)
     # (rendered file, kind, name) -> every path present in the plain render
     plain_paths: dict[tuple[str, str, str], set[str]] = field(default_factory=dict)
@@ -162,27 +165,33 @@ def template_position(lines: RenderedLines, files: Sequence[TemplateFile], line:
 
 
 def _values_key(source_map: ChartSourceMap, finding: Finding) -> ValuesPath | None:
+    """The values key behind the finding's node: a sentinel at the node or above it (the
+    deepest; leaves first), else the one sentinel below it that the plain render lacks (an
+    empty value that switched the node off), else the only one below it."""
     obj = finding.object
     if obj is None or finding.file is None:
         return None
     key = (finding.file, str(obj.kind), str(obj.name))
-    entries = source_map.sentinels.get(key)
-    if not entries:
-        return None
     path = finding.path
-    above = [(rp, vp) for rp, vp in entries
-             if rp == path or path.startswith(rp + ".") or path.startswith(rp + "[")]
-    if above:
-        rendered, values = max(above, key=lambda entry: len(entry[0]))
-        return (*values, *_split(path[len(rendered):]))
-    below = [(rp, vp) for rp, vp in entries
-             if rp.startswith(path + ".") or rp.startswith(path + "[")]
+    renders = [source_map.leaf_sentinels.get(key, []), source_map.map_sentinels.get(key, [])]
+    for entries in renders:
+        above = [(rp, vp) for rp, vp in entries
+                 if rp == path or path.startswith(rp + ".") or path.startswith(rp + "[")]
+        if above:
+            rendered, values = max(above, key=lambda entry: len(entry[0]))
+            return (*values, *_split(path[len(rendered):]))
     present = source_map.plain_paths.get(key, set())
-    absent = {vp for rp, vp in below if rp not in present}
-    if len(absent) == 1:
-        return next(iter(absent))
-    every = {vp for _, vp in below}
-    return next(iter(every)) if len(every) == 1 else None
+    below = [[(rp, vp) for rp, vp in entries
+              if rp.startswith(path + ".") or rp.startswith(path + "[")] for entries in renders]
+    for entries in below:
+        absent = {vp for rp, vp in entries if rp not in present}
+        if len(absent) == 1:
+            return next(iter(absent))
+    for entries in below:
+        every = {vp for _, vp in entries}
+        if len(every) == 1:
+            return next(iter(every))
+    return None
 
 
 def _split(rest: str) -> ValuesPath:

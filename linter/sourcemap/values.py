@@ -73,7 +73,8 @@ def key_text(path: ValuesPath) -> str:
 def _lookup(data: Any, path: ValuesPath) -> tuple[int, Any, Any]:
     """How many leading parts of ``path`` exist in ``data``, the container of the last one
     and its key (for its position)."""
-    depth, node, parent, last = 0, data, None, None
+    depth, node, last = 0, data, None
+    parent: Any = None
     for part in path:
         if isinstance(node, dict) and not isinstance(part, int) and part in node:
             parent, last, node = node, part, node[part]
@@ -145,21 +146,25 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
             base[key] = value
 
 
-def add_sentinels(values: dict[str, Any]) -> tuple[dict[str, Any], dict[int, ValuesPath]]:
-    """A copy of ``values`` with sentinels, and each sentinel's values key."""
+def add_sentinels(values: dict[str, Any], maps: bool
+                  ) -> tuple[dict[str, Any], dict[int, ValuesPath]]:
+    """A copy of ``values`` with sentinels, and each sentinel's values key: in string
+    leaves (``maps`` False) or as one more key of resources mappings (``maps`` True). Two
+    renders, because a mapping's sentinel can switch a template's branch (``if
+    .Values.resources``) away from the leaf that feeds the other one."""
     keys: dict[int, ValuesPath] = {}
 
     def walk(node: Any, path: ValuesPath) -> Any:
         if isinstance(node, dict):
             out = {k: walk(v, (*path, k)) for k, v in node.items()}
-            if path and isinstance(path[-1], str) and _MAP_KEYS.search(path[-1]):
+            if maps and path and isinstance(path[-1], str) and _MAP_KEYS.search(path[-1]):
                 keys[len(keys)] = path
                 out[f"ogsentinel-{len(keys) - 1}"] = "x"
             return out
         if isinstance(node, list):
             return [walk(v, (*path, i)) for i, v in enumerate(node)]
-        if (node is None or isinstance(node, str)) and path and isinstance(path[-1], str) \
-                and _LEAF_KEYS.search(path[-1]):
+        if not maps and (node is None or isinstance(node, str)) and path \
+                and isinstance(path[-1], str) and _LEAF_KEYS.search(path[-1]):
             keys[len(keys)] = path
             return f"ogsentinel-{len(keys) - 1}"
         return node
