@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from oomguard.linter.sourcemap.annotate import annotate
+from oomguard.linter.sourcemap.annotate import annotate_scanned, scan, unsafe_closure
 from oomguard.linter.sourcemap.lines import align
 from oomguard.linter.sourcemap.locate import ChartSourceMap, FindingSource, TemplateFile, locate
 from oomguard.linter.sourcemap.values import (
@@ -95,9 +95,9 @@ class HelmSources:
             shutil.copytree(chart.chart, copy, ignore=shutil.ignore_patterns(".git"))
         except (OSError, shutil.Error):
             return
+        scanned, unsafe_names, unsafe_files = [], set(), set()
         for root in _chart_roots(copy):
-            templates = os.path.join(root, "templates")
-            for folder, _, names in os.walk(templates):
+            for folder, _, names in os.walk(os.path.join(root, "templates")):
                 for name in sorted(names):
                     path = os.path.join(folder, name)
                     try:
@@ -105,12 +105,19 @@ class HelmSources:
                             text = handle.read()
                     except (OSError, UnicodeDecodeError):
                         continue
-                    marked, lines = annotate(text, len(source_map.files))
-                    shown = os.path.normpath(os.path.join(chart.chart,
-                                                          os.path.relpath(path, copy)))
-                    source_map.files.append(TemplateFile(shown, text.split("\n"), lines.literal))
-                    with open(path, "w", encoding="utf-8", newline="") as handle:
-                        handle.write(marked)
+                    template, names_, files_ = scan(text, os.path.relpath(path, copy))
+                    scanned.append(template)
+                    unsafe_names |= names_
+                    unsafe_files |= files_
+        unsafe = unsafe_closure(scanned, unsafe_names, unsafe_files)
+        for template in scanned:
+            marked, lines = annotate_scanned(template, len(source_map.files), unsafe)
+            source_map.files.append(TemplateFile(
+                os.path.normpath(os.path.join(chart.chart, template.name)),
+                template.text.split("\n"), lines.literal))
+            with open(os.path.join(copy, template.name), "w", encoding="utf-8",
+                      newline="") as handle:
+                handle.write(marked)
         try:
             annotated = chart.render(copy, self.values, self.set_values, True)
         except Exception:  # noqa: BLE001 - a marker upset a template: rendered positions
