@@ -155,13 +155,29 @@ def scan(text: str, name: str) -> tuple[ScannedTemplate, set[str], set[str]]:
             target = found.group(2)
             if target.startswith('"'):
                 calls.setdefault(inside, set()).add(target[1:-1])
-            if not _safe_use(body, found.start(), found.end()):
+            end = found.end()
+            if target == "(":  # the name is computed: judge the pipeline after it
+                end = _closing(body, end)
+            if not _safe_use(body, found.start(), end):
                 if target.startswith('"'):
                     unsafe_names.add(target[1:-1])
                 else:  # include (print $.Template.BasePath "/configmap.yaml"): a file
                     unsafe_files.update(m.group(1) for m in _FILE_NAME.finditer(body))
     return (ScannedTemplate(name, text, literal, markable, defines, calls),
             unsafe_names, unsafe_files)
+
+
+def _closing(body: str, start: int) -> int:
+    """The index after the parenthesis that closes the one opened before ``start``."""
+    depth = 1
+    for index in range(start, len(body)):
+        if body[index] == "(":
+            depth += 1
+        elif body[index] == ")":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    return len(body)
 
 
 def _safe_use(body: str, start: int, end: int) -> bool:
