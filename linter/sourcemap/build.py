@@ -71,7 +71,11 @@ class HelmSources:
             mine = wanted.get(id(chart))
             if not mine:
                 continue
-            moved, found = locate(mine, self._source_map(chart, mine))
+            try:
+                source_map = self._source_map(chart, mine)
+            except Exception:  # noqa: BLE001 - locating must never lose the findings
+                source_map = ChartSourceMap()
+            moved, found = locate(mine, source_map)
             rest.extend(moved)
             sources.update(found)
         rest.sort(key=Finding.sort_key)

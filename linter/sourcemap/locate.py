@@ -208,11 +208,11 @@ def locate(findings: Sequence[Finding], source_map: ChartSourceMap
     sources: dict[Finding, FindingSource] = {}
     for finding in findings:
         lines = source_map.rendered.get(finding.file or "")
-        if lines is None or finding.line is None:
-            out.append(finding)
-            continue
         rendered = Position(finding.file or "", finding.line, finding.column)
-        template = template_position(lines, source_map.files, finding.line, finding.column)
+        template = None
+        if lines is not None and finding.line is not None:
+            template = template_position(lines, source_map.files, finding.line,
+                                         finding.column)
         values_path = _values_key(source_map, finding)
         values = locate_key(source_map.sources, values_path) if values_path else None
         moved = finding if template is None else finding._replace(
