@@ -221,6 +221,7 @@ def test_stripped_annotated_render_equals_helms(chart: Path, values: list[Path],
                                                 sets: list[str], tmp_path: Path) -> None:
     from oomguard.linter.helm import _display, _sdk_renderer
 
+    before = {p: p.read_bytes() for p in chart.rglob("*") if p.is_file()}
     render = _sdk_renderer(helm_python, "release", "default")
     plain = {_display(str(chart), t): text for t, text in
              render(str(chart), [str(v) for v in values], sets, True).items()}
@@ -234,6 +235,8 @@ def test_stripped_annotated_render_equals_helms(chart: Path, values: list[Path],
         assert "\n".join(lines.text_lines) == plain[shown]
         marked += sum(1 for m in lines.markers if m)
     assert marked > 10  # the markers were there and were read back
+    # the copy hard-links the chart's files: the chart itself is never written
+    assert {p: p.read_bytes() for p in chart.rglob("*") if p.is_file()} == before
 
 
 # -- the annotator ---------------------------------------------------------------------------

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 
 MARKER = re.compile(r" #@@og:(\d+):(\d+)@@")
+_OUTSIDE = re.compile(r"\{\{|\n")
+_IN_ACTION = re.compile(r"\n|/\*|[\"'`]| -\}\}|\}\}")
 
 
 def marker(file_id: int, line: int) -> str:
@@ -41,7 +43,7 @@ def _scan(text: str) -> tuple[list[str], list[bool], list[Action]]:
     """Per line: the literal text outside actions, and whether a marker may end it; and
     the actions."""
     actions: list[Action] = []
-    action_start = 0
+    action_start = open_line = 0
     literals: list[str] = []
     markable: list[bool] = []
     current: list[str] = []
@@ -64,42 +66,48 @@ def _scan(text: str) -> tuple[list[str], list[bool], list[Action]]:
 
     i, n = 0, len(text)
     while i < n:
-        ch = text[i]
         if in_action:
-            if ch == "\n":
+            found = _IN_ACTION.search(text, i)
+            if found is None:
+                i = skip_to(n)
+                break
+            i, token = found.start(), found.group()
+            if token == "\n":
                 end_line(True)
                 i += 1
-            elif text.startswith("/*", i):
+            elif token == "/*":
                 end = text.find("*/", i + 2)
                 i = skip_to(n if end < 0 else end + 2)
-            elif ch in "\"'":
+            elif token in "\"'":
                 j = i + 1
-                while j < n and text[j] != ch and text[j] != "\n":
+                while j < n and text[j] != token and text[j] != "\n":
                     j += 2 if text[j] == "\\" else 1
                 i = skip_to(min(j + 1, n))
-            elif ch == "`":
+            elif token == "`":
                 end = text.find("`", i + 1)
                 i = skip_to(n if end < 0 else end + 1)
-            elif text.startswith(" -}}", i) or text.startswith("}}", i):
-                actions.append(Action(text[action_start:i], text.count("\n", 0, action_start) + 1,
-                                      len(literals) + 1))
-                trimmed_tail = text[i] == " "
-                i += 4 if trimmed_tail else 2
+            else:  # "}}" or " -}}"
+                actions.append(Action(text[action_start:i], open_line, len(literals) + 1))
+                trimmed_tail = token == " -}}"
+                i += len(token)
                 in_action = False
-            else:
-                i += 1
             continue
-        if ch == "\n":
+        found = _OUTSIDE.search(text, i)
+        stop = n if found is None else found.start()
+        chunk = text[i:stop]
+        current.append(chunk)
+        if chunk.strip():
+            trimmed_tail = False
+        if found is None:
+            i = n
+        elif found.group() == "\n":
             end_line(False)
-        elif text.startswith("{{", i):
-            in_action = True
-            action_start = i + 2
-            i += 1
+            i = stop + 1
         else:
-            current.append(ch)
-            if not ch.isspace():
-                trimmed_tail = False
-        i += 1
+            in_action = True
+            action_start = stop + 2
+            open_line = len(literals) + 1
+            i = stop + 2
     literals.append("".join(current))
     markable.append(False)  # the last line has no newline: nothing may follow it safely
     return literals, markable, actions

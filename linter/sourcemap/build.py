@@ -96,7 +96,8 @@ class HelmSources:
     def _template_lines(self, chart: _Chart, source_map: ChartSourceMap, workdir: str) -> None:
         copy = os.path.join(workdir, "chart")
         try:
-            shutil.copytree(chart.chart, copy, ignore=shutil.ignore_patterns(".git"))
+            shutil.copytree(chart.chart, copy, ignore=shutil.ignore_patterns(".git"),
+                            copy_function=_link_or_copy)
         except (OSError, shutil.Error):
             return
         scanned, unsafe_names, unsafe_files = [], set(), set()
@@ -119,8 +120,9 @@ class HelmSources:
             source_map.files.append(TemplateFile(
                 os.path.normpath(os.path.join(chart.chart, template.name)),
                 template.text.split("\n"), lines.literal))
-            with open(os.path.join(copy, template.name), "w", encoding="utf-8",
-                      newline="") as handle:
+            target = os.path.join(copy, template.name)
+            os.unlink(target)  # a hard link to the chart's own file: never write through it
+            with open(target, "w", encoding="utf-8", newline="") as handle:
                 handle.write(marked)
         try:
             annotated = chart.render(copy, self.values, self.set_values, True)
@@ -171,6 +173,14 @@ class HelmSources:
                 key = _object_key(shown or "", doc.data)
                 if key is not None:
                     source_map.plain_paths[key] = set(_all_paths(doc.data))
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """The copy is read by Helm only (templates are replaced, never written through)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def _object_key(shown: str, data: Any) -> tuple[str, str, str] | None:
