@@ -22,6 +22,8 @@ from oomguard.linter.cli import main
 from oomguard.linter.formats.sarif_format import _uri as sarif_uri
 from oomguard.linter.sourcemap.annotate import MARKER, annotate, scan
 from oomguard.linter.sourcemap.build import HelmSources
+from oomguard.linter.sourcemap.lines import RenderedLines
+from oomguard.linter.sourcemap.locate import Position, TemplateFile, template_position
 
 try:  # the CI installs it through the `test` extra; the library loads at import
     import helm_python
@@ -272,3 +274,33 @@ def test_unsafe_uses_of_included_text() -> None:
             '{{ include (print $.Template.BasePath "/cm.yaml") . | sha256sum }}\n')
     _, names, files = scan(text, "templates/x.yaml")
     assert names == {"b", "c", "f"} and files == {"/cm.yaml"}
+
+
+# -- owners of rendered lines ---------------------------------------------------------------
+def _template(raw: list[str]) -> TemplateFile:
+    return TemplateFile("t.yaml", raw, annotate("\n".join(raw) + "\n", 0)[1].literal)
+
+
+def test_a_line_an_action_generated_goes_to_its_enclosing_key_not_a_later_lookalike() -> None:
+    raw = ["env:", "{{- toYaml .Values.env | nindent 2 }}", "  - name: EXTRA"]
+    rendered = RenderedLines(["env:", "  - name: A", "    value: x", "  - name: EXTRA", ""],
+                             [[(0, 1)], [], [], [(0, 2), (0, 3)], []], True)
+    files = [_template(raw)]
+    # "- name: A" came from toYaml: its enclosing `env:`, not line 3's `- name:`
+    assert template_position(rendered, files, 2, 5) == Position("t.yaml", 1, 1)
+    assert template_position(rendered, files, 3, 5) == Position("t.yaml", 1, 1)
+    assert template_position(rendered, files, 4, 5) == Position("t.yaml", 3, 5)
+
+
+def test_a_key_followed_by_an_action_owns_the_marker_after_the_output() -> None:
+    raw = ["spec:", "  resources: {{- toYaml .Values.resources | nindent 4 }}"]
+    rendered = RenderedLines(["spec:", "  resources:", "    limits:", "      memory: 1Gi", ""],
+                             [[(0, 1)], [], [], [(0, 2)], []], True)
+    files = [_template(raw)]
+    assert template_position(rendered, files, 2, 3) == Position("t.yaml", 2, 3)
+    assert template_position(rendered, files, 4, 7) == Position("t.yaml", 2, 3)  # generated
+
+
+def test_no_owner_up_to_the_top_keeps_the_rendered_position() -> None:
+    rendered = RenderedLines(["a:", "  b: 1", ""], [[], [], []], False)
+    assert template_position(rendered, [_template(["{{ .Values.x }}"])], 2, 3) is None

@@ -100,22 +100,27 @@ def _owner(lines: RenderedLines, files: Sequence[TemplateFile], index: int
     _, rest, key, rendered_col = _content(text)
     if not rest.strip() or rest.lstrip().startswith("#"):
         return None
-    candidates = list(lines.markers[index])
-    if not candidates:  # "key: {{ toYaml . | nindent }}": the marker ends the action's output
+    candidates = [(m, False) for m in lines.markers[index]]
+    if not candidates and key is not None and rest.rstrip() == f"{key}:":
+        # "key: {{ toYaml . | nindent }}": the action's output starts with a newline and
+        # the line's marker comes after it, on the first marked line below
         for later in range(index + 1, len(lines.text_lines)):
             if lines.text_lines[later].startswith("---"):
                 break
             if lines.markers[later]:
-                candidates.append(lines.markers[later][0])
+                candidates.append((lines.markers[later][0], True))
                 break
-    for file_id, number in candidates:
+    for (file_id, number), below in candidates:
         if not 0 <= file_id < len(files):
             continue
         template = files[file_id]
         if not 0 < number <= len(template.literal):
             continue
         literal, raw = template.literal[number - 1], template.raw[number - 1]
-        if key is not None:
+        if below:  # only a line that writes just this key and then an action
+            if literal.strip().lstrip("- ").strip() == f"{key}:" and "{{" in raw:
+                return template, number, raw.index(f"{key}:") + 1, rendered_col
+        elif key is not None:
             needle = f"{key}:"
             if needle in literal and needle in raw:
                 return template, number, raw.index(needle) + 1, rendered_col
