@@ -20,6 +20,7 @@ from oomguard.linter.sourcemap.annotate import annotate_scanned, scan, unsafe_cl
 from oomguard.linter.sourcemap.lines import align
 from oomguard.linter.sourcemap.locate import ChartSourceMap, FindingSource, TemplateFile, locate
 from oomguard.linter.sourcemap.values import (
+    ValuesPath,
     add_sentinels,
     chart_sources,
     merged_view,
@@ -87,19 +88,36 @@ class HelmSources:
             return source_map  # an archive: rendered positions only
         workdir = tempfile.mkdtemp(prefix="oomguard-srcmap-")
         try:
-            self._template_lines(chart, source_map, workdir)
-            self._values_keys(chart, source_map, findings, workdir)
+            copy = self._annotated_copy(chart, source_map, workdir)
+            overlays = self._sentinel_overlays(chart, source_map, workdir)
+            jobs: list[tuple[str, Sequence[str], Sequence[str], bool]] = []
+            if copy is not None:
+                jobs.append((copy, self.values, self.set_values, True))
+            jobs += [(chart.chart, [*self.values, path], (), False) for _, path, _ in overlays]
+            results = _render_all(chart.render, jobs)
+            if copy is not None:
+                self._read_markers(chart, source_map, results.pop(0))
+            for (maps, _, keys), rendered in zip(overlays, results, strict=True):
+                found = source_map.map_sentinels if maps else source_map.leaf_sentinels
+                _read_sentinels(chart, findings, rendered, keys, found)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+        for shown in {f.file for f in findings}:
+            for doc in iter_documents(chart.plain.get(shown or "", "")):
+                key = _object_key(shown or "", doc.data)
+                if key is not None:
+                    source_map.plain_paths[key] = set(_all_paths(doc.data))
         return source_map
 
-    def _template_lines(self, chart: _Chart, source_map: ChartSourceMap, workdir: str) -> None:
+    def _annotated_copy(self, chart: _Chart, source_map: ChartSourceMap, workdir: str
+                        ) -> str | None:
+        """A copy of the chart with markers in its (and its subcharts') templates."""
         copy = os.path.join(workdir, "chart")
         try:
             shutil.copytree(chart.chart, copy, ignore=shutil.ignore_patterns(".git"),
                             copy_function=_link_or_copy)
         except (OSError, shutil.Error):
-            return
+            return None
         scanned, unsafe_names, unsafe_files = [], set(), set()
         for root in _chart_roots(copy):
             for folder, _, names in os.walk(os.path.join(root, "templates")):
@@ -124,18 +142,20 @@ class HelmSources:
             os.unlink(target)  # a hard link to the chart's own file: never write through it
             with open(target, "w", encoding="utf-8", newline="") as handle:
                 handle.write(marked)
-        try:
-            annotated = chart.render(copy, self.values, self.set_values, True)
-        except Exception:  # noqa: BLE001 - a marker upset a template: rendered positions
-            return
-        for template, text in annotated.items():
+        return copy
+
+    @staticmethod
+    def _read_markers(chart: _Chart, source_map: ChartSourceMap,
+                      annotated: dict[str, str] | None) -> None:
+        for template, text in (annotated or {}).items():
             shown = chart.display(chart.chart, template)
             plain = chart.plain.get(shown)
             if plain is not None:
                 source_map.rendered[shown] = align(plain, text)
 
-    def _values_keys(self, chart: _Chart, source_map: ChartSourceMap,
-                     findings: Sequence[Finding], workdir: str) -> None:
+    def _sentinel_overlays(self, chart: _Chart, source_map: ChartSourceMap, workdir: str
+                           ) -> list[tuple[bool, str, dict[int, ValuesPath]]]:
+        """Values files with sentinels in string leaves, and in resources mappings."""
         set_dicts = []
         if self.parse_set is not None:
             for item in self.set_values:
@@ -145,34 +165,48 @@ class HelmSources:
                     continue
         source_map.sources = chart_sources(chart.chart, self.values, set_dicts)
         merged = merged_view(source_map.sources)
-        files = {f.file for f in findings}
+        overlays = []
         for maps in (False, True):
             with_sentinels, keys = add_sentinels(merged, maps)
-            if not keys:
-                continue
-            overlay = os.path.join(workdir, "sentinels.yaml")
-            with open(overlay, "w", encoding="utf-8") as handle:
-                json.dump(with_sentinels, handle)  # JSON is YAML
-            try:
-                rendered = chart.render(chart.chart, [*self.values, overlay], (), False)
-            except Exception:  # noqa: BLE001 - sentinels upset the chart: no values keys
-                continue
-            found = source_map.map_sentinels if maps else source_map.leaf_sentinels
-            for template, text in rendered.items():
-                shown = chart.display(chart.chart, template)
-                if shown not in files:
-                    continue
-                for doc in iter_documents(text):
-                    key = _object_key(shown, doc.data)
-                    if key is not None:
-                        found.setdefault(key, []).extend(
-                            (path, keys[n]) for path, n in sentinel_paths(doc.data)
-                            if n in keys)
-        for shown in files:
-            for doc in iter_documents(chart.plain.get(shown or "", "")):
-                key = _object_key(shown or "", doc.data)
-                if key is not None:
-                    source_map.plain_paths[key] = set(_all_paths(doc.data))
+            if keys:
+                path = os.path.join(workdir, f"sentinels-{int(maps)}.yaml")
+                with open(path, "w", encoding="utf-8") as handle:
+                    json.dump(with_sentinels, handle)  # JSON is YAML
+                overlays.append((maps, path, keys))
+        return overlays
+
+
+def _render_all(render: Render, jobs: list[tuple[str, Sequence[str], Sequence[str], bool]]
+                ) -> list[dict[str, str] | None]:
+    """The renders at once (Helm runs in Go, outside the GIL, or in a helm process); a
+    render that fails is None: its positions or values keys stay unknown."""
+    def one(job: tuple[str, Sequence[str], Sequence[str], bool]) -> dict[str, str] | None:
+        try:
+            return render(*job)
+        except Exception:  # noqa: BLE001 - a marker or sentinel upset the chart
+            return None
+
+    if len(jobs) <= 1:
+        return [one(job) for job in jobs]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        return list(pool.map(one, jobs))
+
+
+def _read_sentinels(chart: _Chart, findings: Sequence[Finding],
+                    rendered: dict[str, str] | None, keys: dict[int, ValuesPath],
+                    found: dict[tuple[str, str, str], list[tuple[str, ValuesPath]]]) -> None:
+    files = {f.file for f in findings}
+    for template, text in (rendered or {}).items():
+        shown = chart.display(chart.chart, template)
+        if shown not in files:
+            continue
+        for doc in iter_documents(text):
+            key = _object_key(shown, doc.data)
+            if key is not None:
+                found.setdefault(key, []).extend(
+                    (path, keys[n]) for path, n in sentinel_paths(doc.data) if n in keys)
 
 
 def _link_or_copy(source: str, target: str) -> None:
