@@ -10,7 +10,6 @@ a newline, so annotated and stripped lines correspond one to one.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 from oomguard.linter.sourcemap.annotate import MARKER
@@ -43,9 +42,13 @@ def align(plain: str, annotated: str) -> RenderedLines:
     stripped, markers = read_markers(annotated)
     if stripped == plain_lines:
         return RenderedLines(plain_lines, markers, True)
+    import difflib  # only when the texts differ
+
     kept: list[list[Origin]] = [[] for _ in plain_lines]
     matcher = difflib.SequenceMatcher(None, plain_lines, stripped, autojunk=False)
     for block in matcher.get_matching_blocks():
+        if block.size < 2:  # a lone equal line ("---", "spec:") may be matched by chance
+            continue
         for k in range(block.size):
             kept[block.a + k] = markers[block.b + k]
     return RenderedLines(plain_lines, kept, False)
