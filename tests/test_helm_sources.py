@@ -179,11 +179,17 @@ def test_github_annotations_land_on_the_template_line(
     assert code == 1
     lines = out.splitlines()
     assert any(line.startswith("::error file=templates/_helpers.tpl,line=21,col=7,"
-                               "title=OOM101 memory-limit-missing::") for line in lines), out
+                               "title=OOM101 memory-limit-missing::")
+               and line.endswith("(set by values.yaml:4 api.resources)") for line in lines), out
     assert any(line.startswith("::error file=templates/workers.yaml,line=14,col=11,"
                                "title=OOM101 memory-limit-missing::") for line in lines), out
     assert any(line.startswith("::error file=charts/cache/templates/deployment.yaml,line=23,"
                                "col=15,title=OOM106 memory-unit-suspicious::")
+               and line.endswith("(set by values-prod.yaml:2 cache.memory)")
+               for line in lines), out
+    assert any(line.startswith("::error file=charts/cache/templates/deployment.yaml,line=21,"
+                               "col=15,title=OOM103 memory-request-exceeds-limit::")
+               and line.endswith("(set by charts/cache/values.yaml:4 requestMemory)")
                for line in lines), out
 
 
