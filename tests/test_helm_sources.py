@@ -338,3 +338,21 @@ def test_alignment_keeps_markers_only_on_runs_of_equal_lines() -> None:
     assert lines.markers == [[(0, 1)], [(0, 2)], [(0, 3)], [], [], [], []]
     exact = align(plain, "a: 1 #@@og:0:1@@\n" + plain[len("a: 1\n"):])
     assert exact.exact and exact.markers[0] == [(0, 1)] and exact.text_lines[0] == "a: 1"
+
+
+def test_an_annotated_render_that_fails_leaves_rendered_positions(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Were a marker ever to break a template, Helm's error stays inside the source map:
+    the findings keep their rendered lines (marked), their values keys, and the exit code."""
+    from oomguard.linter.sourcemap import build
+
+    real = build.annotate_scanned
+    monkeypatch.setattr(build, "annotate_scanned",
+                        lambda *args: (real(*args)[0] + "{{ end }}", real(*args)[1]))
+    code, out = run(capsys, "json", "--helm", str(MAPPED))
+    data = json.loads(out)
+    assert code == 1 and not data["errors"]
+    api = next(f for f in data["findings"] if f["container"] == "api")
+    assert api["position"] == "rendered"
+    assert (api["file"], api["line"]) == (str(MAPPED / "templates" / "api.yaml"), 22)
+    assert api["values"]["key"] == "api.resources"
