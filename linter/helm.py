@@ -1,9 +1,10 @@
 """Render Helm charts for the linter: the ``helm`` binary when on PATH, else the optional
 ``oomguard[helm]`` extra (helm-python-sdk, Helm's Go SDK without a binary).
 
-Each rendered template is written to its own file under a temporary folder and reported
-under the template's own name (``CHART/templates/deployment.yaml``), so findings point at
-the template that produced the object, with the line inside the rendered document.
+Each rendered template is written to its own file under a temporary folder and linted
+under the template's own name (``CHART/templates/deployment.yaml``), with the line inside
+the rendered document; :mod:`oomguard.linter.sourcemap` then moves the findings to the
+template source line and names the values key (charts are added to it here).
 A chart that cannot be rendered is an :class:`InputError` naming the chart (and, when Helm
 says where, the template line at fault); the other inputs are still linted.
 """
