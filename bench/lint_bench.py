@@ -1,6 +1,7 @@
 """Benchmark `oomguard lint` against the parsing floor and checkov, in one run.
 
 Usage: python bench/lint_bench.py [--corpus DIR] [--runs N] [--checkov PATH]
+       python bench/lint_bench.py --helm CHART [--helm CHART ...] [--runs N]
 
 Every figure is a whole process, started and waited for here: wall time (median of
 ``--runs``) and peak RSS (from wait4's rusage). Figures:
@@ -10,6 +11,11 @@ Every figure is a whole process, started and waited for here: wall time (median 
   * checkov --framework kubernetes --check CKV_K8S_12,CKV_K8S_13 (when installed);
   * one small manifest end to end; a ~50 MB single file for memory.
 It prints each figure and the ratios the performance targets are stated in.
+
+``--helm`` mode instead times ``oomguard lint --helm CHART`` per chart with source
+positions (template lines and values keys, linter/sourcemap) and without them
+(OOMGUARD_HELM_SOURCE_MAP=0: rendered positions, as before issue 18), and their ratio
+(target: at most 1.5), the fastest of ``--runs`` interleaved runs of each.
 """
 
 from __future__ import annotations
@@ -57,13 +63,15 @@ spec:
 """
 
 
-def measure(argv: list[str], runs: int) -> tuple[float, float]:
+def measure(argv: list[str], runs: int, env: dict[str, str] | None = None
+            ) -> tuple[float, float]:
     """Median wall seconds and max peak RSS (MiB) of a command over ``runs`` runs."""
     times: list[float] = []
     peak = 0.0
     for _ in range(runs):
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env=env)
         _, _, usage = os.wait4(proc.pid, 0)
         times.append(time.perf_counter() - start)
         peak = max(peak, usage.ru_maxrss / 1024)
@@ -91,6 +99,33 @@ def big_file(path: Path, megabytes: int) -> None:
             i += 1
 
 
+def helm_bench(charts: list[str], runs: int) -> int:
+    """Per chart: lint --helm with and without source positions, their ratio."""
+    lint = [sys.executable, "-m", "oomguard", "lint", "--format", "json", "--helm"]
+    plain_env = {**os.environ, "OOMGUARD_HELM_SOURCE_MAP": "0"}
+    print(f"{'chart':<36} {'rendered s':>10} {'located s':>10} {'ratio':>6} "
+          f"{'RSS MiB':>8} {'findings':>8}")
+    ratios = []
+    for chart in charts:
+        done = subprocess.run([*lint, chart], capture_output=True, text=True, check=False)
+        findings = done.stdout.count('"rule":')
+        # interleaved, and the fastest of the runs: the machine is shared, and the least
+        # disturbed run of each is the fairest pair
+        befores, afters, rss = [], [], 0.0
+        for _ in range(runs):
+            befores.append(measure([*lint, chart], 1, plain_env)[0])
+            seconds, peak = measure([*lint, chart], 1)
+            afters.append(seconds)
+            rss = max(rss, peak)
+        before, after = min(befores), min(afters)
+        ratios.append(after / before)
+        print(f"{chart[-36:]:<36} {before:10.3f} {after:10.3f} {after / before:6.2f} "
+              f"{rss:8.1f} {findings:8d}", flush=True)
+    print(f"median ratio {statistics.median(ratios):.2f}, max {max(ratios):.2f} "
+          f"(target <= 1.5; fastest of {runs} interleaved runs each)")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
@@ -98,7 +133,11 @@ def main() -> int:
     parser.add_argument("--checkov", default=shutil.which("checkov") or
                         ("/tmp/checkov-venv/bin/checkov"
                          if Path("/tmp/checkov-venv/bin/checkov").exists() else None))
+    parser.add_argument("--helm", action="append", default=[], metavar="CHART",
+                        help="time Helm source positions on these charts instead")
     args = parser.parse_args()
+    if args.helm:
+        return helm_bench(args.helm, args.runs)
     if not args.corpus.is_dir():
         print(f"no corpus at {args.corpus}", file=sys.stderr)
         return 2

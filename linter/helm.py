@@ -1,9 +1,10 @@
 """Render Helm charts for the linter: the ``helm`` binary when on PATH, else the optional
 ``oomguard[helm]`` extra (helm-python-sdk, Helm's Go SDK without a binary).
 
-Each rendered template is written to its own file under a temporary folder and reported
-under the template's own name (``CHART/templates/deployment.yaml``), so findings point at
-the template that produced the object, with the line inside the rendered document.
+Each rendered template is written to its own file under a temporary folder and linted
+under the template's own name (``CHART/templates/deployment.yaml``), with the line inside
+the rendered document; :mod:`oomguard.linter.sourcemap` then moves the findings to the
+template source line and names the values key (charts are added to it here).
 A chart that cannot be rendered is an :class:`InputError` naming the chart (and, when Helm
 says where, the template line at fault); the other inputs are still linted.
 """
@@ -16,9 +17,12 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from oomguard.linter.inputs import InputError
+
+if TYPE_CHECKING:
+    from oomguard.linter.sourcemap.build import HelmSources
 
 INSTALL_HINT = ("install the helm binary, or the optional extra: "
                 "pip install 'oomguard[helm]' (helm-python-sdk)")
@@ -59,9 +63,11 @@ def split_template_output(stdout: str) -> dict[str, str]:
 
 
 def _render_with_binary(helm: str, chart: str, values: Sequence[str],
-                        set_values: Sequence[str], release: str, namespace: str
-                        ) -> dict[str, str]:
+                        set_values: Sequence[str], release: str, namespace: str,
+                        validate: bool = True) -> dict[str, str]:
     argv = [helm, "template", release, chart, "--namespace", namespace]
+    if not validate:
+        argv.append("--skip-schema-validation")
     for path in values:
         argv += ["--values", path]
     for item in set_values:
@@ -77,8 +83,8 @@ def _render_with_binary(helm: str, chart: str, values: Sequence[str],
 
 
 def _render_with_sdk(helm: Any, chart: str, values: Sequence[str],
-                     set_values: Sequence[str], release: str, namespace: str
-                     ) -> dict[str, str]:
+                     set_values: Sequence[str], release: str, namespace: str,
+                     validate: bool = True) -> dict[str, str]:
     helm.validate_release_name(release)
     merged: dict[str, Any] = {}
     for path in values:  # later files win, then --set, as in `helm template`
@@ -99,7 +105,8 @@ def _render_with_sdk(helm: Any, chart: str, values: Sequence[str],
         raise RenderError("found in Chart.yaml, but missing in charts/ directory: "
                           + ", ".join(missing))
     try:
-        loaded.validate_schema(loaded.merge_values(merged))
+        if validate:
+            loaded.validate_schema(loaded.merge_values(merged))
     except helm.HelmValuesError as exc:
         raise RenderError(f"values don't meet the chart's schema: {exc}") from None
     rendered: dict[str, str] = loaded.render(merged, name=release, namespace=namespace,
@@ -155,14 +162,34 @@ def _chart_file(chart: str) -> str:
     return manifest if os.path.isfile(manifest) else chart
 
 
+Render = Callable[[str, Sequence[str], Sequence[str], bool], dict[str, str]]
+
+
+def _binary_renderer(helm: str, release: str, namespace: str) -> Render:
+    def render(chart: str, values: Sequence[str], set_values: Sequence[str],
+               validate: bool) -> dict[str, str]:
+        return _render_with_binary(helm, chart, values, set_values, release, namespace,
+                                   validate)
+    return render
+
+
+def _sdk_renderer(sdk: Any, release: str, namespace: str) -> Render:
+    def render(chart: str, values: Sequence[str], set_values: Sequence[str],
+               validate: bool) -> dict[str, str]:
+        return _render_with_sdk(sdk, chart, values, set_values, release, namespace, validate)
+    return render
+
+
 def render_charts(charts: Sequence[str], *, values: Sequence[str] = (),
                   set_values: Sequence[str] = (), release: str = "release",
-                  namespace: str = "default"
+                  namespace: str = "default", sources: HelmSources | None = None
                   ) -> tuple[list[tuple[str, str]], list[InputError], Callable[[], None]]:
     """Render every chart with the same values, release name and namespace.
 
     Returns (temporary path, display name) pairs, one per template that rendered a
     manifest, the charts that failed as errors, and a cleanup that removes the files.
+    Each rendered chart is added to ``sources`` (when given), which can later move the
+    findings on it to template lines and values keys.
     """
     workdir = tempfile.mkdtemp(prefix="oomguard-helm-")
     rendered: list[tuple[str, str]] = []
@@ -174,18 +201,18 @@ def render_charts(charts: Sequence[str], *, values: Sequence[str] = (),
             continue
         try:
             if helm_binary:
-                manifests = _render_with_binary(helm_binary, chart, values, set_values,
-                                                release, namespace)
+                render = _binary_renderer(helm_binary, release, namespace)
             else:
                 sdk, problem = _load_sdk()
                 if problem is not None:
                     errors.append(InputError(_chart_file(chart), problem))
                     continue
-                manifests = _render_with_sdk(sdk, chart, values, set_values, release,
-                                             namespace)
+                render = _sdk_renderer(sdk, release, namespace)
+            manifests = render(chart, values, set_values, True)
         except Exception as exc:  # noqa: BLE001 - template errors, bad values, bad charts
             errors.append(_render_error(chart, str(exc) or type(exc).__name__))
             continue
+        linted: dict[str, str] = {}
         for template, text in sorted(manifests.items()):
             name = os.path.basename(template)
             if name == "NOTES.txt" or name.startswith("_") or _renders_nothing(text):
@@ -200,4 +227,7 @@ def render_charts(charts: Sequence[str], *, values: Sequence[str] = (),
             with open(path, "w", encoding="utf-8") as handle:
                 handle.write(text)
             rendered.append((path, _display(chart, template)))
+            linted[_display(chart, template)] = text
+        if sources is not None:
+            sources.add(chart, linted, render, _display)
     return rendered, errors, lambda: shutil.rmtree(workdir, ignore_errors=True)

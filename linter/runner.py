@@ -44,6 +44,8 @@ class Report(FileReport):
     """The whole run: every file's report added up."""
 
     files: int = 0
+    # Helm findings -> their template, rendered and values positions (linter.sourcemap)
+    helm_sources: dict[Finding, Any] = field(default_factory=dict)
 
     def add(self, part: FileReport) -> None:
         self.findings.extend(part.findings)

@@ -73,12 +73,15 @@ def test_findings_name_the_template_and_the_rendered_line(
 
 def test_line_is_inside_the_rendered_document_not_the_template(
         capsys: pytest.CaptureFixture[str]) -> None:
-    """Each `include ... | nindent` adds a line: `resources:` is template line 20, rendered 23."""
+    """Each `include ... | nindent` adds a line: `resources:` is template line 20, rendered 23;
+    the finding names the template line and keeps the rendered one."""
     code, data = lint(capsys, "--helm", str(LEAKY), "--release-name", "jobs")
     assert code == 1 and not data["errors"]
     finding = next(f for f in data["findings"] if f["rule"] == "OOM101")
     assert finding["file"] == str(LEAKY / "templates" / "deployment.yaml")
-    assert (finding["line"], finding["column"]) == (23, 11)
+    assert (finding["line"], finding["column"]) == (20, 11)
+    assert finding["rendered"] == {"file": str(LEAKY / "templates" / "deployment.yaml"),
+                                   "line": 23, "column": 11}
     assert finding["object"]["name"] == "jobs-worker"
     assert data["summary"]["files"] == 1  # helpers and NOTES.txt are not manifests
 
@@ -252,7 +255,7 @@ def fake_helm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stdout: str, stde
     (tmp_path / "err.txt").write_text(stderr)
     script.write_text(
         f"#!{sys.executable}\nimport json, sys\n"
-        f"open({str(tmp_path / 'argv.json')!r}, 'w').write(json.dumps(sys.argv[1:]))\n"
+        f"open({str(tmp_path / 'argv.json')!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')\n"
         f"sys.stdout.write(open({str(tmp_path / 'out.txt')!r}).read())\n"
         f"sys.stderr.write(open({str(tmp_path / 'err.txt')!r}).read())\n"
         f"sys.exit({status})\n")
@@ -276,13 +279,26 @@ def test_helm_binary_is_used_when_on_path(tmp_path: Path, monkeypatch: pytest.Mo
     code, data = lint(capsys, "--helm", str(WEBAPP), "-f", "v1.yaml", "-f", "v2.yaml",
                       "--set", "a=1", "--set", "b=2", "--release-name", "shop",
                       "--namespace", "prod")
-    assert json.loads(argv_file.read_text()) == [
+    calls = [json.loads(line) for line in argv_file.read_text().splitlines()]
+    assert calls[0] == [
         "template", "shop", str(WEBAPP), "--namespace", "prod", "--values", "v1.yaml",
         "--values", "v2.yaml", "--set", "a=1", "--set", "b=2"]
     assert code == 1 and not data["errors"]
     finding = next(f for f in data["findings"] if f["rule"] == "OOM101")
     assert finding["file"] == str(WEBAPP / "templates" / "workers.yaml")
     assert finding["line"] == 15 and finding["object"]["name"] == "second"
+    # the stand-in prints the same text for the annotated render, without markers: no
+    # template line is certain, so the finding keeps its rendered position, marked so
+    assert finding["position"] == "rendered"
+    assert finding["rendered"] == {"file": finding["file"], "line": 15, "column": 5}
+    # then a copy of the chart with markers, and the chart with sentinels in its string
+    # leaves (webapp's values have no resources mapping for the second sentinel render)
+    # (those two at once, in either order)
+    assert len(calls) == 3
+    [copy] = [c for c in calls[1:] if c[2] != str(WEBAPP)]
+    assert copy[3:] == calls[0][3:]
+    [sentinels] = [c for c in calls[1:] if c[2] == str(WEBAPP)]
+    assert "--skip-schema-validation" in sentinels
     assert data["summary"]["files"] == 2
 
 

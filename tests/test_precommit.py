@@ -11,6 +11,7 @@ call: it uses a throwaway store.) One ``try-repo`` run checks that path too.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -144,8 +145,14 @@ def test_helm_hook_lints_the_charts_of_the_changed_files(
     failing = pre_commit(pre_commit_home, project, "run", "oomguard-helm", "--all-files")
     assert failing.returncode == 1, report(failing)
     out = failing.stdout
-    assert "charts/web/templates/deployment.yaml:17:9: error OOM101" in out
-    assert "charts/leaky/templates/deployment.yaml:23:11: error OOM101" in out
+    # the template line a person edits and the values key behind it (issue 18), as the CLI
+    lines = out.splitlines()
+    assert any(line.startswith("charts/web/templates/deployment.yaml:17:9: error OOM101")
+               and line.endswith("(set by charts/web/values.yaml:4 memory.limit)")
+               for line in lines), out
+    assert any(line.startswith("charts/leaky/templates/deployment.yaml:20:11: error OOM101")
+               and line.endswith("(set by charts/leaky/values.yaml:4 memory.limit)")
+               for line in lines), out
 
 
 def test_helm_hook_args_go_to_oomguard(tmp_path: Path, hook_repo: tuple[Path, str],
@@ -271,10 +278,18 @@ def test_action_lint_step(tmp_path: Path) -> None:
     assert done.returncode == 0 and outputs == "exit-code=1\n"  # the Result step fails the job
     lines = done.stdout.splitlines()
     assert any(line.startswith("::error file=deploy/bad.yaml,line=5") for line in lines)
-    assert any(line.startswith("::error file=charts/leaky/templates/deployment.yaml,line=23")
-               for line in lines)
-    assert '"uri": "charts/leaky/templates/deployment.yaml"' in \
-        (tmp_path / "reports.sarif").read_text()
+    # the template line (20), not the rendered one (23); SARIF relates the values key
+    assert any(line.startswith(
+        "::error file=charts/leaky/templates/deployment.yaml,line=20,col=11,") for line in lines)
+    sarif = json.loads((tmp_path / "reports.sarif").read_text())
+    [result] = [r for r in sarif["runs"][0]["results"]
+                if r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                == "charts/leaky/templates/deployment.yaml"]
+    assert result["locations"][0]["physicalLocation"]["region"] == {
+        "startLine": 20, "startColumn": 11}
+    values = result["relatedLocations"][0]["physicalLocation"]
+    assert values == {"artifactLocation": {"uri": "charts/leaky/values.yaml"},
+                      "region": {"startLine": 4, "startColumn": 3}}
 
     # inputs are data, never shell code; a usage error is exit code 2 with an annotation
     done, outputs = run_lint_step(tmp_path, paths="$(touch pwned)", fail_on="$(touch pwned)")

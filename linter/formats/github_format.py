@@ -11,7 +11,7 @@ from __future__ import annotations
 from oomguard.linter.formats import RenderContext
 from oomguard.linter.formats.sarif_format import relative_path
 from oomguard.linter.runner import Report
-from oomguard.policies.rule import Severity
+from oomguard.policies.rule import Finding, Severity
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -35,10 +35,22 @@ def _line(command: str, file: str | None, line: int | None, column: int | None, 
     return f"::{command} {','.join(props)}::{_data(message)}"
 
 
+def _values_note(report: Report, finding: Finding) -> str:
+    """On a Helm chart: the values key behind the finding, as the text format says it."""
+    source = report.helm_sources.get(finding)
+    values = getattr(source, "values", None)
+    if values is None:
+        return ""
+    shown = values.file if values.file == "--set" else relative_path(values.file)
+    where = shown if values.line is None else f"{shown}:{values.line}"
+    return f" (set by {where} {values.key})"
+
+
 def render(report: Report, context: RenderContext) -> str:
     lines = [_line("error", e.file, e.line, e.column, "oomguard input error", e.message)
              for e in report.errors]
     lines += [_line(COMMANDS[f.severity], f.file, f.line, f.column, f"{f.rule} {f.name}",
-                    f"{f.message} [{f.object}]" if f.object else f.message)
+                    (f"{f.message} [{f.object}]" if f.object else f.message)
+                    + _values_note(report, f))
               for f in report.findings]
     return "\n".join(lines) + ("\n" if lines else "")

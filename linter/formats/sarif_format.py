@@ -62,6 +62,33 @@ def _rules() -> list[dict[str, Any]]:
     return out
 
 
+def _location(index: int, file: str, line: int | None, column: int | None, text: str
+              ) -> dict[str, Any]:
+    region: dict[str, Any] = {"startLine": max(1, line or 1)}
+    if column:
+        region["startColumn"] = column
+    return {"id": index, "physicalLocation": {"artifactLocation": {"uri": _uri(file)},
+                                              "region": region},
+            "message": {"text": text}}
+
+
+def _related(source: Any) -> list[dict[str, Any]]:
+    """A Helm finding's values key (the value to edit) and the rendered line (what Helm
+    printed); ``locations`` holds the template line."""
+    related = []
+    values = source.values
+    if values is not None and values.file != "--set":
+        related.append(_location(1, values.file, values.line, values.column,
+                                 f"set by values key {values.key}"))
+    elif values is not None:
+        related.append({"id": 1, "message": {"text": f"set by --set {values.key}"}})
+    rendered = source.rendered
+    related.append(_location(2, rendered.file, rendered.line, rendered.column,
+                             "line in the rendered manifest"
+                             + ("" if source.template else " (no template line is certain)")))
+    return related
+
+
 def as_dict(report: Report, context: RenderContext) -> dict[str, Any]:
     rules = _rules()
     index = {r["id"]: i for i, r in enumerate(rules)}
@@ -80,6 +107,9 @@ def as_dict(report: Report, context: RenderContext) -> dict[str, Any]:
                                                  "kind": "object"}] if f.object else []}],
             "partialFingerprints": {"oomguard/v1": f"{f.rule}:{f.object}:{f.path}"},
         }
+        source = report.helm_sources.get(f)
+        if source is not None:
+            result["relatedLocations"] = _related(source)
         results.append(result)
     notifications = [{
         "level": "error", "message": {"text": e.message},

@@ -101,14 +101,16 @@ def run(args: argparse.Namespace) -> int:
 
         charts = list(args.helm) + [p for p in paths if _is_chart(p)]
         paths = [p for p in paths if not _is_chart(p)]
+        helm_sources = _helm_sources(args)
         rendered, helm_errors, cleanup = render_charts(
             charts, values=args.values, set_values=args.set, release=args.release_name,
-            namespace=args.namespace)
+            namespace=args.namespace, sources=helm_sources)
         paths.extend(path for path, _ in rendered)
         names = dict(rendered)
     else:
         cleanup = None
         names = {}
+        helm_sources = None
     if not paths and not args.helm and not helm_errors and not args.paths:
         paths = ["."]
     try:
@@ -121,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
         if cleanup is not None:
             cleanup()
     report.errors[:0] = helm_errors
+    if helm_sources is not None and report.findings:
+        report.findings, report.helm_sources = helm_sources.locate(report.findings)
     fail_on = Severity.parse(args.fail_on)
     context = RenderContext(fail_on, __version__, ActionResolver(policy, args.action))
     for name, target in outputs:
@@ -135,6 +139,23 @@ def run(args: argparse.Namespace) -> int:
     if any(f.severity >= fail_on for f in report.findings):
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _helm_sources(args: argparse.Namespace) -> Any:
+    """Where findings on rendered charts come from (template lines, values keys), unless
+    OOMGUARD_HELM_SOURCE_MAP=0 asks for rendered positions only (the bench's baseline)."""
+    if os.environ.get("OOMGUARD_HELM_SOURCE_MAP") == "0":
+        return None
+    from oomguard.linter.sourcemap.build import HelmSources
+
+    parse_set = None
+    try:
+        import helm_python
+
+        parse_set = helm_python.parse_set_string
+    except Exception:  # noqa: BLE001 - no SDK (or its library fails): --set keys unnamed
+        parse_set = None
+    return HelmSources(args.values, args.set, parse_set)
 
 
 def _byte_count(text: str, option: str) -> int:
