@@ -9,6 +9,7 @@ pods 20 OOM kills, 10 evictions (half of them pods already deleted, events only)
 for memory, 5 liveness kills, and 300 ordinary events (Scheduled, Pulled, Started) that the
 diagnosis must read and drop. Every figure is a whole process (interpreter start included),
 started and waited for here: wall time (median of --runs) and peak RSS from wait4's rusage.
+Sources are byte-compiled first, as a pip install leaves them.
 
 Figures: JSON input (`kubectl get -o json` shape), YAML input (`-o yaml` block style), live
 mode (the real kubernetes client against tests/kube_stub over TLS, 500 items a page), and
@@ -21,6 +22,7 @@ at the smallest (target: flat, bounded by the page size).
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import statistics
 import subprocess
@@ -271,6 +273,10 @@ def main(argv: list[str] | None = None) -> int:
                         help=argparse.SUPPRESS)
     parser.add_argument("--serve", nargs=2, metavar=("DUMP", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    # measure what a pip install runs: byte-compiled modules. Without this, a checkout run
+    # under PYTHONDONTWRITEBYTECODE=1 recompiles every module on each start (~85 ms).
+    for package in ("oomguard", "policies", "linter"):
+        compileall.compile_dir(str(ROOT / package), quiet=1)
     if args.generate:
         write_dumps(int(args.generate[0]), Path(args.generate[1]), args.generate[2] == "yes")
         return 0
