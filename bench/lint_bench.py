@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from precompile import compile_sources  # sibling script module: bench/ is sys.path[0]
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
 
@@ -141,12 +143,7 @@ def main() -> int:
     if not args.corpus.is_dir():
         print(f"no corpus at {args.corpus}", file=sys.stderr)
         return 2
-    # An installed package has its bytecode compiled at install time; this checkout runs from
-    # source, and with PYTHONDONTWRITEBYTECODE set every start would recompile every module.
-    import compileall
-
-    for package in ("oomguard", "policies", "linter"):
-        compileall.compile_dir(str(ROOT / package), quiet=1)
+    compile_sources()  # measure what a pip install runs
     oomguard = [sys.executable, "-m", "oomguard", "lint"]
     floor = [sys.executable, "-c", FLOOR_SCRIPT]
     cores = os.cpu_count() or 1
