@@ -163,8 +163,11 @@ class KubeClient:
                     item.setdefault("kind", resource.kind)
                     item.setdefault("apiVersion", resource.api_version)
             token = str(meta.get("continue") or "")
-            yield Page([i for i in items if isinstance(i, dict)],
-                       str(meta.get("resourceVersion") or ""), token)
+            page = Page([i for i in items if isinstance(i, dict)],
+                        str(meta.get("resourceVersion") or ""), token)
+            del body, items  # this page only: not alive while the next one is read
+            yield page
+            del page
             if not token:
                 return
 
@@ -173,7 +176,11 @@ class KubeClient:
              field_selector: str | None = None) -> Iterator[dict[str, Any]]:
         for page in self.pages(resource, namespace, limit=limit,
                                label_selector=label_selector, field_selector=field_selector):
-            yield from page.items
+            items = page.items
+            del page
+            items.reverse()
+            while items:  # hand each item over and forget it: one page at most in memory
+                yield items.pop()
 
     def get(self, resource: Resource, name: str, namespace: str | None = None) -> dict[str, Any]:
         body = self._get_object(resource.object_path(name, namespace), [], verb="get",

@@ -12,8 +12,8 @@ API (stable; add, don't rename)::
         # the line); items of kinds nothing reads are one notice per file.
     snap = live_snapshot(client, namespace=None, page_size=500, kubelet_configs=True)
         # client: oomguard.linter.kube.KubeClient; namespace None = all namespaces.
-        # Nodes and LimitRanges are read at once; events (events.k8s.io/v1 and v1) and pods
-        # are generators streaming pages; owners and node kubelet configuration (configz)
+        # Nodes, LimitRanges, events (events.k8s.io/v1 and v1) and pods are generators
+        # streaming pages (iterate each once, in the Snapshot's order); owners and node kubelet configuration (configz)
         # are fetched only for the pods that hold incidents. GET only. A refused or failed
         # list is an error in snap.errors (the rest is still read).
 

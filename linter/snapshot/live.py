@@ -30,13 +30,6 @@ def live_snapshot(client: KubeClient, namespace: str | None = None, *, page_size
                   kubelet_configs: bool = True) -> Snapshot:
     snap = Snapshot(source=f"cluster {client.context or client.server}")
 
-    def listed(resource: Resource, ns: str | None) -> list[Mapping[str, Any]]:
-        try:
-            return list(client.list(resource, ns, limit=page_size))
-        except KubeError as exc:
-            snap.errors.append(_problem(exc))
-            return []
-
     def streamed(resource: Resource, ns: str | None, source: str
                  ) -> Iterator[tuple[Mapping[str, Any], str]]:
         try:
@@ -86,8 +79,10 @@ def live_snapshot(client: KubeClient, namespace: str | None = None, *, page_size
         config = body.get("kubeletconfig") if isinstance(body, dict) else None
         return config if isinstance(config, dict) else None
 
-    snap.nodes = listed(NODES, None)
-    snap.limit_ranges = listed(LIMIT_RANGES, namespace)
+    # everything streams, read in the Snapshot's order: a diagnosis keeps a small summary
+    # of each node, not the object
+    snap.nodes = (obj for obj, _ in streamed(NODES, None, "API v1"))
+    snap.limit_ranges = (obj for obj, _ in streamed(LIMIT_RANGES, namespace, "API v1"))
     snap.events = events()
     snap.pods = streamed(PODS, namespace, "API v1")
     snap.owner_lookup = owner

@@ -88,7 +88,6 @@ class Diagnoser:
         self.incidents: list[m.Incident] = []
         self.errors: list[m.Problem] = []
         self.notices: list[m.Problem] = []
-        self.pod_objects: dict[int, Mapping[str, Any]] = {}  # id(incident) -> its pod
         self._events_by_name: dict[tuple[str | None, str | None], list[EventRecord]] = {}
         self._node_events: dict[str, list[EventRecord]] = {}
         self._seen_events: set[str] = set()
@@ -162,8 +161,10 @@ class Diagnoser:
                 self._kills_by_uid.setdefault(ref.pod_uid, []).append(kill)
 
     # -- pods -------------------------------------------------------------------------------
-    def add_pod(self, obj: Mapping[str, Any], source: str = "") -> None:
-        """Judge one pod now (events and kernel logs must have been added before)."""
+    def add_pod(self, obj: Mapping[str, Any], source: str = "") -> list[m.Incident]:
+        """Judge one pod now (nodes, owners, events and kernel logs must have been added
+        before): its incidents, owner resolved. The pod itself is not kept (a cluster's worth
+        of them would be): what else an incident needs of it, take it now."""
         self.pod_count += 1
         meta, spec = mapping(obj.get("metadata")), mapping(obj.get("spec"))
         status = mapping(obj.get("status"))
@@ -181,7 +182,7 @@ class Diagnoser:
         suspicious = (events or kills or status.get("reason") or phase == "Pending"
                       or _has_kill(status) or condition(status, "DisruptionTarget"))
         if not suspicious:
-            return
+            return []
         if not status:
             self.notices.append(m.Problem(source, f"Pod {namespace}/{name} has no status: "
                                                   "judged from its events only"))
@@ -190,10 +191,12 @@ class Diagnoser:
         found: list[m.Incident] = []
         found.extend(self._pod_level(pod, status, events))
         found.extend(self._containers(pod, status, events, kills))
-        kept = _trim(obj)
-        for incident in self._merge(found):
-            self.pod_objects[id(incident)] = kept
-            self.incidents.append(incident)
+        merged = self._merge(found)
+        owner = self.top_owner(obj)[0] if merged else None
+        for incident in merged:
+            incident.owner = owner
+        self.incidents.extend(merged)
+        return merged
 
     def _pod_events(self, namespace: str | None, name: str | None,
                     uid: str | None) -> list[EventRecord]:
@@ -509,7 +512,6 @@ class Diagnoser:
     def finish(self) -> m.Diagnosis:
         self._events_only()
         self._unmatched_kills()
-        self._resolve_owners()
         for incident in self.incidents:
             if incident.node:
                 self._node(incident.node).incidents += 1
@@ -532,32 +534,39 @@ class Diagnoser:
             # a pod that was read took its events (those of its UID): these are of a pod
             # that is gone, or of an earlier pod of the same name
             pod = _PodFacts({}, namespace, name, left[0].object_uid, left[-1].host, "")
-            evicted = [r for r in left if r.reason == "Evicted"]
-            memory = [r for r in evicted if _memory_eviction(r)]
-            if memory:
-                incident = self._eviction(pod, {}, "", memory, f"Pod {namespace}/{name}")
-                incident.node = incident.node or memory[-1].host
-                incident.cause += " (the pod no longer exists: from its events)"
+            incident = self._incident_of_gone_pod(pod, left)
+            if incident is not None:
+                incident.owner = self._owner_by_name(namespace, name)
                 self.incidents.append(incident)
-                continue
-            refused = [r for r in evicted if "MemoryPressure" in (
-                admission_conditions(r.message) or [])]
-            if refused:
-                self.incidents.append(self._incident(
-                    m.ADMISSION_REJECTED, pod, refused[-1].last,
-                    "the kubelet refused to start the pod: the node had MemoryPressure "
-                    "(the pod no longer exists: from its events)",
-                    [_event_evidence(refused[-1])], count=refused[-1].count))
-                continue
-            failed = [r for r in left if r.reason == "FailedScheduling"
-                      and insufficient_memory(r.message)]
-            if failed:
-                self.incidents.append(self._incident(
-                    m.UNSCHEDULABLE, pod, failed[-1].last,
-                    "the pod could not be scheduled: no node had the unrequested memory for "
-                    "its request (the pod no longer exists: from its events)",
-                    [_event_evidence(failed[-1])], count=sum(r.count for r in failed),
-                    confidence=m.LIKELY))
+
+    def _incident_of_gone_pod(self, pod: _PodFacts,
+                              left: list[EventRecord]) -> m.Incident | None:
+        label = f"Pod {pod.namespace}/{pod.name}"
+        evicted = [r for r in left if r.reason == "Evicted"]
+        memory = [r for r in evicted if _memory_eviction(r)]
+        if memory:
+            incident = self._eviction(pod, {}, "", memory, label)
+            incident.node = incident.node or memory[-1].host
+            incident.cause += " (the pod no longer exists: from its events)"
+            return incident
+        refused = [r for r in evicted if "MemoryPressure" in (
+            admission_conditions(r.message) or [])]
+        if refused:
+            return self._incident(
+                m.ADMISSION_REJECTED, pod, refused[-1].last,
+                "the kubelet refused to start the pod: the node had MemoryPressure "
+                "(the pod no longer exists: from its events)",
+                [_event_evidence(refused[-1])], count=refused[-1].count)
+        failed = [r for r in left if r.reason == "FailedScheduling"
+                  and insufficient_memory(r.message)]
+        if failed:
+            return self._incident(
+                m.UNSCHEDULABLE, pod, failed[-1].last,
+                "the pod could not be scheduled: no node had the unrequested memory for "
+                "its request (the pod no longer exists: from its events)",
+                [_event_evidence(failed[-1])], count=sum(r.count for r in failed),
+                confidence=m.LIKELY)
+        return None
 
     def _unmatched_kills(self) -> None:
         for kill in self._kills:
@@ -575,18 +584,16 @@ class Diagnoser:
             self.incidents.append(incident)
         self._used_kills.update(id(k) for k in self._kills)
 
-    def _resolve_owners(self) -> None:
-        for incident in self.incidents:
-            obj = self.pod_objects.get(id(incident))
-            if obj is not None:
-                incident.owner = self.top_owner(obj)[0]
-            elif incident.pod:
-                match = _RS_POD.match(incident.pod)
-                if match:
-                    rs = self._owner_object("ReplicaSet", "apps/v1", incident.namespace or "",
-                                            f"{match.group(1)}-{match.group(2)}")
-                    incident.owner = self.top_owner(rs)[0] if rs else \
-                        ("Deployment", match.group(1))
+    def _owner_by_name(self, namespace: str | None,
+                       name: str | None) -> tuple[str, str] | None:
+        """The owner of a pod known by name only: ``<deployment>-<hash>-<suffix>`` is a
+        Deployment's (through its ReplicaSet, when that object can be read)."""
+        match = _RS_POD.match(name or "")
+        if not match:
+            return None
+        rs = self._owner_object("ReplicaSet", "apps/v1", namespace or "",
+                                f"{match.group(1)}-{match.group(2)}")
+        return self.top_owner(rs)[0] if rs else ("Deployment", match.group(1))
 
     def _owner_object(self, kind: str, api_version: str, namespace: str,
                       name: str) -> Mapping[str, Any] | None:

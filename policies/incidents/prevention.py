@@ -35,9 +35,10 @@ class PreventionFinder:
         self._node_cache: dict[str, list[m.Prevention]] = {}
 
     def for_object(self, obj: Mapping[str, Any], capacity: int | None,
-                   allocatable: int | None) -> list[m.Prevention]:
+                   allocatable: int | None, *, cache: bool = True) -> list[m.Prevention]:
+        """``cache``: only for objects kept alive for the whole run (the key is their id)."""
         key = (id(obj), capacity, allocatable)
-        found = self._cache.get(key)
+        found = self._cache.get(key) if cache else None
         if found is None:
             namespace = (obj.get("metadata") or {}).get("namespace") \
                 if isinstance(obj.get("metadata"), dict) else None
@@ -49,7 +50,9 @@ class PreventionFinder:
                 node_allocatable=Decimal(allocatable) if allocatable else None)
             findings = sorted(result.findings if result else [],
                               key=lambda f: (_RANK.get(f.severity, 3), f.rule, f.path))
-            found = self._cache[key] = [_prevention(f) for f in findings]
+            found = [_prevention(f) for f in findings]
+            if cache:
+                self._cache[key] = found
         return list(found)
 
     def for_node(self, node: str, kubelet_config: Mapping[str, Any] | None,

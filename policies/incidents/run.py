@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from oomguard.policies.engine import Engine
 from oomguard.policies.incidents import model as m
@@ -36,48 +38,74 @@ def diagnose(snapshot: Snapshot, engine: Engine | None = None, *,
                 log.file, "kernel log without hostnames (dmesg): its node is unknown; name "
                           "the file after the node or use journalctl -k"))
         diagnoser.add_kernel_log(log, node_name)
+    prevention = _Prevention(diagnoser, engine, snapshot) if engine is not None else None
     for pod, source in snapshot.pods:
-        diagnoser.add_pod(pod, source)
+        found = diagnoser.add_pod(pod, source)
+        if found and prevention is not None:  # now: the pod is not kept
+            prevention.of_pod(found, pod)
     diagnosis = diagnoser.finish()
-    if engine is not None:
-        _add_prevention(diagnoser, diagnosis, engine, snapshot)
+    if prevention is not None:
+        prevention.of_the_rest(diagnosis.incidents)
     # last: live lookups (owners, configz) add their problems to the snapshot until here
     diagnosis.errors[:0] = snapshot.errors
     diagnosis.notices[:0] = snapshot.notices
     return diagnosis
 
 
-def _add_prevention(diagnoser: Diagnoser, diagnosis: m.Diagnosis, engine: Engine,
-                    snapshot: Snapshot) -> None:
-    finder = PreventionFinder(engine, diagnoser.limit_ranges)
-    sized = [n for n in diagnoser.nodes.values() if n.allocatable]
-    largest = max(sized, key=lambda n: n.allocatable or 0, default=None)
-    configs = dict(snapshot.kubelet_configs)
-    for incident in diagnosis.incidents:
-        pod = diagnoser.pod_objects.get(id(incident))
-        target = None
-        if pod is not None:
-            _, owner = diagnoser.top_owner(pod)
-            target = owner if owner is not None and _has_template(owner) else pod
-        elif incident.owner and incident.namespace:
-            target = diagnoser.owners.get((incident.owner[0], incident.namespace,
-                                           incident.owner[1]))
-        node = diagnoser.nodes.get(incident.node or "")
-        if incident.type == m.UNSCHEDULABLE or node is None or not node.allocatable:
-            node = largest if incident.type == m.UNSCHEDULABLE else node
-        capacity = node.capacity if node else None
-        allocatable = node.allocatable if node else None
-        if target is not None:
-            incident.prevention = finder.for_object(target, capacity, allocatable)
-        if incident.node:
-            config = configs.get(incident.node)
-            if config is None and snapshot.kubelet_config_lookup is not None:
-                config = snapshot.kubelet_config_lookup(incident.node)
-                configs[incident.node] = config or {}
-            if config:
-                incident.prevention.extend(finder.for_node(incident.node, config, capacity))
-        if pod is not None:
-            _qos_facts(incident, pod, engine, capacity)
+class _Prevention:
+    """The findings that would have prevented each incident, and the QoS facts of its pod.
+
+    Pods are streamed and not kept, so an incident of a pod gets them as soon as the pod is
+    judged (:meth:`of_pod`); node findings and the incidents of pods that are gone (owners
+    from the snapshot only) at the end (:meth:`of_the_rest`)."""
+
+    def __init__(self, diagnoser: Diagnoser, engine: Engine, snapshot: Snapshot) -> None:
+        self.diagnoser, self.engine, self.snapshot = diagnoser, engine, snapshot
+        self.finder = PreventionFinder(engine, diagnoser.limit_ranges)
+        self.configs = dict(snapshot.kubelet_configs)
+        self.judged: set[int] = set()  # id() of the incidents of :meth:`of_pod`
+        sized = [n for n in diagnoser.nodes.values() if n.allocatable]
+        self.largest = max(sized, key=lambda n: n.allocatable or 0, default=None)
+
+    def _node(self, incident: m.Incident) -> m.NodeSummary | None:
+        """The node whose sizes judge the spec: the largest for a pod no node could take."""
+        if incident.type == m.UNSCHEDULABLE:
+            return self.largest
+        return self.diagnoser.nodes.get(incident.node or "")
+
+    def of_pod(self, incidents: list[m.Incident], pod: Mapping[str, Any]) -> None:
+        _, owner = self.diagnoser.top_owner(pod)
+        # the owner is kept (one per workload) and its findings cached; a pod is judged
+        # here once, not cached: its id() is free for reuse once it is dropped
+        template = owner if owner is not None and _has_template(owner) else None
+        for incident in incidents:
+            self.judged.add(id(incident))
+            node = self._node(incident)
+            capacity = node.capacity if node else None
+            allocatable = node.allocatable if node else None
+            incident.prevention = self.finder.for_object(template or pod, capacity,
+                                                         allocatable, cache=template is not None)
+            _qos_facts(incident, pod, self.engine, capacity)
+
+    def of_the_rest(self, incidents: list[m.Incident]) -> None:
+        for incident in incidents:
+            node = self._node(incident)
+            capacity = node.capacity if node else None
+            if id(incident) not in self.judged and incident.owner and incident.namespace:
+                target = self.diagnoser.owners.get((incident.owner[0], incident.namespace,
+                                                    incident.owner[1]))
+                if target is not None:
+                    incident.prevention = self.finder.for_object(
+                        target, capacity, node.allocatable if node else None)
+            if incident.node:
+                incident.prevention.extend(self._node_findings(incident.node, capacity))
+
+    def _node_findings(self, node: str, capacity: int | None) -> list[m.Prevention]:
+        config = self.configs.get(node)
+        if config is None and self.snapshot.kubelet_config_lookup is not None:
+            config = self.snapshot.kubelet_config_lookup(node)
+            self.configs[node] = config or {}
+        return self.finder.for_node(node, config, capacity) if config else []
 
 
 def _has_template(obj: object) -> bool:
