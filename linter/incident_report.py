@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from oomguard.policies.incidents.explain import size
@@ -10,9 +11,32 @@ from oomguard.policies.incidents.model import Diagnosis, Incident, iso
 
 
 def json_report(diagnosis: Diagnosis) -> str:
+    return b"".join(json_chunks(diagnosis)).decode()
+
+
+def json_chunks(diagnosis: Diagnosis) -> Iterator[bytes]:
+    """The JSON report piece by piece, byte for byte what ``orjson.dumps(diagnosis.to_json(),
+    option=OPT_INDENT_2)`` prints plus a newline, without the whole document in memory (one
+    incident at a time: 150,000 pods give a report of ~10 MB). JSON strings hold no raw
+    newline, so indenting an item's lines is a plain replace."""
     import orjson
 
-    return orjson.dumps(diagnosis.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n"
+    sections = diagnosis.sections()
+    yield b"{\n"
+    for number, (key, items) in enumerate(sections, 1):
+        yield b'  "' + key.encode() + b'": '
+        if items:
+            yield b"[\n"
+            last = len(items) - 1
+            for index, item in enumerate(items):
+                body = orjson.dumps(item.to_json(), option=orjson.OPT_INDENT_2)
+                end = b",\n" if index < last else b"\n"
+                yield b"    " + body.replace(b"\n", b"\n    ") + end
+            yield b"  ]"
+        else:
+            yield b"[]"
+        yield b",\n" if number < len(sections) else b"\n"
+    yield b"}\n"
 
 
 def _size(value: int | None) -> str:
@@ -29,35 +53,43 @@ def _group_key(incident: Incident) -> tuple[str, str]:
 
 
 def text_report(diagnosis: Diagnosis, *, color: bool = False) -> str:
-    out: list[str] = []
+    return "".join(text_chunks(diagnosis))
+
+
+def text_chunks(diagnosis: Diagnosis) -> Iterator[str]:
+    """The text report a line at a time (newline included)."""
+    for line in _text_lines(diagnosis):
+        yield line + "\n"
+
+
+def _text_lines(diagnosis: Diagnosis) -> Iterator[str]:
     groups: dict[tuple[str, str], list[Incident]] = {}
     for incident in diagnosis.incidents:  # already newest first
         groups.setdefault(_group_key(incident), []).append(incident)
     for (_, title), items in groups.items():
         plural = "s" if len(items) > 1 else ""
-        out.append(f"{title}: {len(items)} incident{plural}")
+        yield f"{title}: {len(items)} incident{plural}"
         for incident in items:
-            out.extend(_block(incident))
-        out.append("")
+            yield from _block(incident)
+        yield ""
     counts = Counter(i.type for i in diagnosis.incidents)
     nodes = [n for n in diagnosis.nodes if n.incidents]
     if nodes:
-        out.append("Nodes with incidents:")
+        yield "Nodes with incidents:"
         for node in nodes:
             pressure = {True: "MemoryPressure", False: "no pressure", None: "pressure ?"}[
                 node.memory_pressure]
-            out.append(f"  {node.name}: allocatable {_size(node.allocatable)} of "
-                       f"{_size(node.capacity)}, requested {_size(node.requested)}, limits "
-                       f"{_size(node.limits)}, {pressure}, {node.incidents} incident"
-                       f"{'s' if node.incidents != 1 else ''}")
-        out.append("")
+            yield (f"  {node.name}: allocatable {_size(node.allocatable)} of "
+                   f"{_size(node.capacity)}, requested {_size(node.requested)}, limits "
+                   f"{_size(node.limits)}, {pressure}, {node.incidents} incident"
+                   f"{'s' if node.incidents != 1 else ''}")
+        yield ""
     if diagnosis.incidents:
         kinds = ", ".join(f"{n} {t}" for t, n in counts.most_common())
-        out.append(f"{len(diagnosis.incidents)} incident"
-                   f"{'s' if len(diagnosis.incidents) != 1 else ''} ({kinds}).")
+        yield (f"{len(diagnosis.incidents)} incident"
+               f"{'s' if len(diagnosis.incidents) != 1 else ''} ({kinds}).")
     else:
-        out.append("No memory incidents found.")
-    return "\n".join(out) + "\n"
+        yield "No memory incidents found."
 
 
 def _block(incident: Incident) -> list[str]:

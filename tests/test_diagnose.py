@@ -352,6 +352,25 @@ def test_json_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
                                                              "path"]
 
 
+def test_json_report_streamed_is_the_document_orjson_prints(tmp_path: Path) -> None:
+    import orjson
+
+    from oomguard.linter.incident_report import json_chunks
+    from oomguard.linter.snapshot import load_files
+    from oomguard.policies.engine import Engine
+    from oomguard.policies.incidents import diagnose
+    from oomguard.policies.incidents.model import Diagnosis
+    from oomguard.policies.config import load_policy
+
+    path = dump(tmp_path, node("w-8xk2p"), oom_pod("c-0", limit="2Gi"), oom_pod("c-1"),
+                {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}})
+    diagnosis = diagnose(load_files([path]), Engine(load_policy(None)))
+    assert len(diagnosis.incidents) == 2 and diagnosis.notices
+    for shown in (diagnosis, Diagnosis([], [])):
+        whole = orjson.dumps(shown.to_json(), option=orjson.OPT_INDENT_2) + b"\n"
+        assert b"".join(json_chunks(shown)) == whole
+
+
 def test_text_report_groups_by_owner_newest_first(tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     a = oom_pod("api-6d4cf56db6-aaaaa", limit="2Gi", owner=("ReplicaSet", "api-6d4cf56db6"),

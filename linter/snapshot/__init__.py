@@ -13,9 +13,10 @@ API (stable; add, don't rename)::
     snap = live_snapshot(client, namespace=None, page_size=500, kubelet_configs=True)
         # client: oomguard.linter.kube.KubeClient; namespace None = all namespaces.
         # Nodes, LimitRanges, events (events.k8s.io/v1 and v1) and pods are generators
-        # streaming pages (iterate each once, in the Snapshot's order); owners and node kubelet configuration (configz)
-        # are fetched only for the pods that hold incidents. GET only. A refused or failed
-        # list is an error in snap.errors (the rest is still read).
+        # streaming pages (iterate each once, in the Snapshot's order); owners and node
+        # kubelet configuration (configz) are fetched only for the pods that hold incidents.
+        # GET only. A refused or failed list is an error in snap.errors (the rest is still
+        # read).
 
     snap: oomguard.policies.incidents.snapshot.Snapshot
         .nodes .limit_ranges .owners .events [(obj, source)] .pods [(obj, source)]

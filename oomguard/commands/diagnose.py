@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -167,23 +168,35 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _emit(args: argparse.Namespace, diagnosis: Any, fail_on: set[str] | None) -> int:
-    from oomguard.linter.incident_report import json_report, problems_text, text_report
+    from oomguard.linter.incident_report import json_chunks, problems_text, text_chunks
 
-    report = json_report(diagnosis) if args.format == "json" else text_report(diagnosis)
+    # written as it is made: a large cluster's report is never all in memory
+    chunks: Iterator[bytes] = json_chunks(diagnosis) if args.format == "json" else (
+        chunk.encode() for chunk in text_chunks(diagnosis))
     if args.format == "text" or args.output:
         for line in problems_text(diagnosis):
             print(line, file=sys.stderr)
     if args.output:
         try:
-            with open(args.output, "w", encoding="utf-8") as handle:
-                handle.write(report)
+            with open(args.output, "wb") as handle:
+                handle.writelines(chunks)
         except OSError as exc:
             print(f"oomguard diagnose: error: cannot write {args.output}: {exc.strerror}",
                   file=sys.stderr)
             return EXIT_ERROR
     else:
-        sys.stdout.write(report)
+        _write_stdout(chunks)
     if diagnosis.errors:
         return EXIT_ERROR
     failing = [i for i in diagnosis.incidents if fail_on is None or i.type in fail_on]
     return EXIT_INCIDENTS if failing else EXIT_OK
+
+
+def _write_stdout(chunks: Iterable[bytes]) -> None:
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # stdout replaced by a text-only stream (an embedding program)
+        sys.stdout.writelines(chunk.decode() for chunk in chunks)
+        return
+    sys.stdout.flush()
+    buffer.writelines(chunks)
+    buffer.flush()

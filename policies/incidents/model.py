@@ -3,9 +3,10 @@ shape ``oomguard diagnose --format json`` promises (keys and types are a contrac
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 CONTAINER_LIMIT_OOM = "container-limit-oom"
 POD_LIMIT_OOM = "pod-limit-oom"
@@ -25,13 +26,17 @@ LIKELY = "likely"     # inferred from status and the spec, no direct record
 POSSIBLE = "possible"  # the evidence fits more than one reading
 
 
+class JsonItem(Protocol):
+    def to_json(self) -> dict[str, Any]: ...
+
+
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass
+@dataclass(slots=True)
 class Evidence:
     source: str
     text: str
@@ -40,7 +45,7 @@ class Evidence:
         return {"source": self.source, "text": self.text}
 
 
-@dataclass
+@dataclass(slots=True)
 class ContainerFacts:
     name: str
     init: bool = False
@@ -57,7 +62,7 @@ class ContainerFacts:
                 "limit": self.limit, "usage": self.usage}
 
 
-@dataclass
+@dataclass(slots=True)
 class Prevention:
     rule: str
     severity: str
@@ -70,7 +75,7 @@ class Prevention:
                 "path": self.path}
 
 
-@dataclass
+@dataclass(slots=True)  # one per incident: thousands in a large cluster
 class Incident:
     type: str
     namespace: str | None
@@ -104,7 +109,7 @@ class Incident:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeSummary:
     name: str
     capacity: int | None = None
@@ -148,8 +153,10 @@ class Diagnosis:
     errors: list[Problem] = field(default_factory=list)
     notices: list[Problem] = field(default_factory=list)
 
+    def sections(self) -> list[tuple[str, Sequence[JsonItem]]]:
+        """The top-level keys of the JSON report and their items, in order."""
+        return [("incidents", self.incidents), ("nodes", self.nodes), ("errors", self.errors),
+                ("notices", self.notices)]
+
     def to_json(self) -> dict[str, Any]:
-        return {"incidents": [i.to_json() for i in self.incidents],
-                "nodes": [n.to_json() for n in self.nodes],
-                "errors": [e.to_json() for e in self.errors],
-                "notices": [n.to_json() for n in self.notices]}
+        return {key: [item.to_json() for item in items] for key, items in self.sections()}
