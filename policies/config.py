@@ -186,7 +186,7 @@ def _non_finite(node: Any, path: tuple[Any, ...]) -> Iterator[tuple[list[Any], f
 
 def _at(data: Any, path: Sequence[Any]) -> str:
     """"line L, column C: " of the key at ``path`` when the policy came from YAML."""
-    from oomguard.policies.source import locate
+    from oomguard.policies.positions import locate
 
     pos = locate(data, tuple(path)) if path else None
     return f"line {pos[0]}, column {pos[1]}: " if pos else ""

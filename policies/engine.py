@@ -18,6 +18,7 @@ from oomguard.policies import node_hooks
 from oomguard.policies.budget import Deadline
 from oomguard.policies.config import Policy
 from oomguard.policies.kinds import HORIZONTAL_POD_AUTOSCALER, object_template_path
+from oomguard.policies.positions import SourceProblem, locate
 from oomguard.policies.registry import catalog
 from oomguard.policies.rule import (
     CheckFunction,
@@ -32,7 +33,6 @@ from oomguard.policies.rule import (
     Suppression,
     format_path,
 )
-from oomguard.policies.source import SourceProblem, locate
 from oomguard.policies.workload.facts import pod_facts, pod_memory_request
 from oomguard.policies.workload.limitrange import (
     ContainerDefaults,

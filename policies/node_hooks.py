@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from oomguard.policies.kinds import NODE_CONFIG_KINDS
-from oomguard.policies.source import SourceProblem
+from oomguard.policies.positions import SourceProblem
 
 
 def subjects_from_document(obj: Any, file: str | None, text: str | None

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -39,7 +38,17 @@ from ruamel.yaml.events import (
 )
 from ruamel.yaml.reader import ReaderError
 
-from oomguard.policies.rule import Path
+from oomguard.policies.positions import (  # re-exported: the public names of this module
+    Document,
+    Map,
+    Position,
+    Seq,
+    SourceProblem,
+    locate,
+)
+
+__all__ = ["DOCUMENT_START", "MAX_DEPTH", "Document", "Map", "Position", "Seq", "SourceProblem",
+           "iter_documents", "locate"]
 
 try:  # the C parser; ruamel.yaml.clib is a declared dependency
     # (ruamel.yaml.cyaml imports CParser from the C extension without re-exporting it)
@@ -60,57 +69,11 @@ except ImportError:  # pragma: no cover - pure-Python fallback keeps working, sl
             BaseResolver.__init__(self, loadumper=self)
 
 
-Position = tuple[int, int]
-"""(line, column), both 1-based."""
-
 # Collections nest at most this deep. Kubernetes objects nest under 30 levels (the deepest
 # document of the benchmark corpus, a CRD schema, has 27). go-yaml v3 stops at 10,000
 # (scannerc.go, max_flow_level and max_indents); ours is lower because the code that reads a
 # document (ours and jsonschema) recurses once or twice per level within Python's 1,000.
 MAX_DEPTH = 256
-
-
-class Map(dict[Any, Any]):
-    """A mapping that knows its own position and the position of each key."""
-
-    __slots__ = ("pos", "key_pos")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.pos: Position = (0, 0)
-        self.key_pos: dict[Any, Position] = {}
-
-
-class Seq(list[Any]):
-    """A sequence that knows its own position and the position of each item."""
-
-    __slots__ = ("pos", "item_pos")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.pos: Position = (0, 0)
-        self.item_pos: list[Position] = []
-
-
-@dataclass(frozen=True)
-class SourceProblem:
-    """A problem with the input itself (not a rule finding), with its location."""
-
-    message: str
-    line: int | None = None
-    column: int | None = None
-    # the API server rejects the object for it (the webhook denies, rather than warns)
-    rejected: bool = False
-
-
-@dataclass
-class Document:
-    """One YAML/JSON document of a file."""
-
-    index: int
-    data: Any
-    line: int
-    problems: list[SourceProblem] = field(default_factory=list)
 
 
 # YAML 1.1 as go-yaml v2 reads it (sigs.k8s.io/yaml decodes manifests with it).
@@ -474,21 +437,3 @@ def iter_documents(text: str) -> Iterator[Document]:
             dispose = getattr(parser, "dispose", None)
             if dispose is not None:
                 dispose()
-
-
-def locate(root: Any, path: Path) -> tuple[int, int] | None:
-    """Position of the deepest node along ``path`` that exists (key position for map keys)."""
-    node = root
-    best: tuple[int, int] | None = getattr(root, "pos", None)
-    for part in path:
-        if isinstance(node, Map) and isinstance(part, str) and part in node:
-            best = node.key_pos.get(part, best)
-            node = node[part]
-        elif isinstance(node, Seq) and isinstance(part, int) and 0 <= part < len(node):
-            best = node.item_pos[part] if part < len(node.item_pos) else best
-            node = node[part]
-        else:
-            break
-    if best is None or best == (0, 0):
-        return None
-    return best

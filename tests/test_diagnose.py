@@ -357,10 +357,10 @@ def test_json_report_streamed_is_the_document_orjson_prints(tmp_path: Path) -> N
 
     from oomguard.linter.incident_report import json_chunks
     from oomguard.linter.snapshot import load_files
+    from oomguard.policies.config import load_policy
     from oomguard.policies.engine import Engine
     from oomguard.policies.incidents import diagnose
     from oomguard.policies.incidents.model import Diagnosis
-    from oomguard.policies.config import load_policy
 
     path = dump(tmp_path, node("w-8xk2p"), oom_pod("c-0", limit="2Gi"), oom_pod("c-1"),
                 {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}})

@@ -28,7 +28,21 @@ API (stable; add, don't rename)::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from oomguard.linter.snapshot.files import OWNER_KINDS, load_files
-from oomguard.linter.snapshot.live import live_snapshot
+
+if TYPE_CHECKING:
+    from oomguard.linter.snapshot.live import live_snapshot
 
 __all__ = ["OWNER_KINDS", "live_snapshot", "load_files"]
+
+
+def __getattr__(name: str) -> Any:
+    # live_snapshot on first use: it brings the API client (~6 ms), which file input never
+    # needs (PEP 562)
+    if name == "live_snapshot":
+        from oomguard.linter.snapshot.live import live_snapshot
+
+        return live_snapshot
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

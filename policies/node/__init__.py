@@ -23,8 +23,8 @@ from oomguard.policies.node.flags import apply_flags, scan_flags
 from oomguard.policies.node.kubelet import KubeletSettings
 from oomguard.policies.node.subjects import KubeletSubject, SysctlSubject, comment_suppressions
 from oomguard.policies.node.sysctl import parse_sysctl
+from oomguard.policies.positions import SourceProblem
 from oomguard.policies.rule import ObjectRef, Subject
-from oomguard.policies.source import SourceProblem, iter_documents
 
 __all__ = ["subjects_from_document", "subjects_from_text", "looks_like_node_text",
            "detect_text_type", "NodeInputError", "KubeletSubject", "SysctlSubject",
@@ -84,6 +84,8 @@ def _sysctl_subjects(text: str, file: str | None) -> tuple[list[Subject], list[S
 
 def _config_subjects(text: str, file: str | None
                      ) -> tuple[list[Subject], list[SourceProblem]]:
+    from oomguard.policies.source import iter_documents  # the YAML parser, only when needed
+
     subjects: list[Subject] = []
     problems: list[SourceProblem] = []
     drop_in = _is_drop_in(file)

@@ -19,9 +19,8 @@ from oomguard.policies.kinds import (
 from oomguard.policies.node.flags import FlagOverlay, apply_flags, flags_from_kubeadm
 from oomguard.policies.node.kubelet import KubeletSettings, settings_from_config
 from oomguard.policies.node.subjects import KubeletSubject, Position, comment_suppressions
+from oomguard.policies.positions import locate as locate_in
 from oomguard.policies.rule import ObjectRef, Suppression
-from oomguard.policies.source import iter_documents
-from oomguard.policies.source import locate as locate_in
 
 _DOC_SEPARATOR = re.compile(r"^---(?:[ \t].*)?$")
 _KUBELET_CONFIG_KIND = re.compile(r"^kind:[ \t]*[\"']?KubeletConfiguration\b", re.MULTILINE)
@@ -83,6 +82,8 @@ def _kubeadm_extra_args(text: str | None) -> tuple[str, Any, bool] | None:
     were passed over."""
     if not text or "kubeletExtraArgs" not in text:
         return None
+    from oomguard.policies.source import iter_documents  # the YAML parser, only when needed
+
     found: dict[str, Any] = {}
     for doc in iter_documents(text):
         data = doc.data
@@ -198,6 +199,8 @@ def config_map_subjects(obj: Mapping[str, Any], file: str | None, text: str | No
     ref = ObjectRef(str(obj.get("apiVersion")), "ConfigMap",
                     str((obj.get("metadata") or {}).get("namespace") or "kube-system"),
                     str((obj.get("metadata") or {}).get("name")))
+    from oomguard.policies.source import iter_documents  # the YAML parser, only when needed
+
     subjects: list[KubeletSubject] = []
     for doc in iter_documents(raw):
         if doc.data is None:

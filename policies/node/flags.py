@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from oomguard.policies.node.kubelet import FlagProblem, KubeletSettings
+from oomguard.policies.positions import SourceProblem
 from oomguard.policies.quantity import QuantityError, parse_quantity
 from oomguard.policies.rule import Path
-from oomguard.policies.source import SourceProblem
 
 Position = tuple[int, int]
 

@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 from oomguard.policies.node.flags import FlagOverlay
 from oomguard.policies.node.kubelet import KubeletSettings
 from oomguard.policies.node.sysctl import SysctlEntry, lookup
+from oomguard.policies.positions import locate as locate_in
 from oomguard.policies.rule import ObjectRef, Path, Scope, Suppression
-from oomguard.policies.source import locate as locate_in
 
 Position = tuple[int, int]
 _IGNORE_COMMENT = re.compile(r"^\s*[#;]\s*oomguard:\s*ignore=([A-Za-z0-9_,-]+)[ \t]*(.*)$")

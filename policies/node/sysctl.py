@@ -16,7 +16,7 @@ import fnmatch
 import re
 from dataclasses import dataclass
 
-from oomguard.policies.source import SourceProblem
+from oomguard.policies.positions import SourceProblem
 
 # The top-level /proc/sys directories.
 SYSCTL_ROOTS = ("abi", "debug", "dev", "fs", "kernel", "net", "sunrpc", "user", "vm")

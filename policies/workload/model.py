@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from oomguard.policies.budget import Deadline
 from oomguard.policies.ignores import IGNORE_ANNOTATION, annotation_suppressions
+from oomguard.policies.positions import Map, Seq, locate
 from oomguard.policies.quantity import CACHED_TEXT, QuantityError, parse_quantity
 from oomguard.policies.rule import ObjectRef, Path, Scope, Suppression, format_path
-from oomguard.policies.source import Map, Seq, locate
 from oomguard.policies.workload.facts import QOS_RESOURCES, pod_facts, pod_shares, qos_class
 from oomguard.policies.workload.runtime_heap import HeapSetting, heap_settings
 

@@ -14,8 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from oomguard.policies.ignores import annotation_suppressions
+from oomguard.policies.positions import locate
 from oomguard.policies.rule import ObjectRef, Path, Scope, Suppression
-from oomguard.policies.source import locate
 from oomguard.policies.workload.model import PodModel, get_path, object_ref
 
 WorkloadKey = tuple[str | None, str | None, str | None]  # namespace, kind, name
