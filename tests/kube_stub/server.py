@@ -71,6 +71,9 @@ class KubeStub:
         self.token = token
         self.user = user
         self.collections: dict[tuple[str, str, str], _Collection] = {}
+        # (collection, namespace, name) -> object: a GET is a key lookup, as in etcd
+        self._named: dict[tuple[tuple[str, str, str], str | None, str | None],
+                          dict[str, Any]] = {}
         self.forbidden: set[str] = set()
         self.fail: dict[str, int] = {}
         self.proxies: dict[tuple[str, str], Proxy] = {}
@@ -94,6 +97,7 @@ class KubeStub:
             meta = obj.setdefault("metadata", {})
             meta.setdefault("resourceVersion", str(self.resource_version))
             self.collections.setdefault(key, _Collection(kind)).items.append(obj)
+            self._named[(key, meta.get("namespace"), meta.get("name"))] = obj
 
     # -- what tests read ----------------------------------------------------------------------
     def methods(self) -> set[str]:
@@ -187,15 +191,15 @@ class KubeStub:
         verb = "get" if name else "list"
         if label in self.forbidden:
             return 403, self._forbidden(verb, group, plural, namespace, name)
+        if name:
+            found = self._named.get((key, namespace, name))
+            if found is not None:
+                return 200, found
+            return 404, {**status(404, "NotFound", f'{label} "{name}" not found'),
+                         "details": {"name": name, "group": group, "kind": plural}}
         items = self.collections.get(key, _Collection("")).items
         if namespace is not None:
             items = [o for o in items if (o.get("metadata") or {}).get("namespace") == namespace]
-        if name:
-            for obj in items:
-                if obj["metadata"].get("name") == name:
-                    return 200, obj
-            return 404, {**status(404, "NotFound", f'{label} "{name}" not found'),
-                         "details": {"name": name, "group": group, "kind": plural}}
         return self._list(key, items, query)
 
     def _list(self, key: tuple[str, str, str], items: list[dict[str, Any]],
@@ -224,8 +228,7 @@ class KubeStub:
                      "metadata": meta, "items": [strip(o) for o in items[start:end]]}
 
     def _proxy(self, node: str, sub: str) -> tuple[int, Any]:
-        nodes = self.collections.get(("", "v1", "nodes"), _Collection("Node")).items
-        if not any(n["metadata"]["name"] == node for n in nodes):
+        if (("", "v1", "nodes"), None, node) not in self._named:
             return 404, status(404, "NotFound", f'nodes "{node}" not found')
         script = self.proxies.get((node, sub))
         if script is None:
