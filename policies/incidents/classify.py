@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from oomguard.policies.incidents import explain
 from oomguard.policies.incidents import model as m
@@ -62,6 +62,11 @@ _SAFE = "bcdfghjklmnpqrstvwxz2456789"
 _RS_POD = re.compile(rf"^(.+)-([{_SAFE}]{{6,10}})-([{_SAFE}]{{5}})$")
 _LIVENESS = re.compile(r"(Liveness|Startup) probe failed|failed (liveness|startup) probe")
 _WORKLOAD_CHAIN = {"ReplicaSet", "Job", "ReplicationController"}
+
+
+class PodVerdict(NamedTuple):
+    incidents: list[m.Incident]
+    owner_object: Mapping[str, Any] | None  # the topmost owner read (None: none known)
 
 
 @dataclass
@@ -161,10 +166,11 @@ class Diagnoser:
                 self._kills_by_uid.setdefault(ref.pod_uid, []).append(kill)
 
     # -- pods -------------------------------------------------------------------------------
-    def add_pod(self, obj: Mapping[str, Any], source: str = "") -> list[m.Incident]:
+    def add_pod(self, obj: Mapping[str, Any], source: str = "") -> PodVerdict:
         """Judge one pod now (nodes, owners, events and kernel logs must have been added
-        before): its incidents, owner resolved. The pod itself is not kept (a cluster's worth
-        of them would be): what else an incident needs of it, take it now."""
+        before): its incidents, owner resolved, and the topmost owner object found. The pod
+        itself is not kept (a cluster's worth of them would be): what else an incident needs
+        of it, take it now."""
         self.pod_count += 1
         meta, spec = mapping(obj.get("metadata")), mapping(obj.get("spec"))
         status = mapping(obj.get("status"))
@@ -182,7 +188,7 @@ class Diagnoser:
         suspicious = (events or kills or status.get("reason") or phase == "Pending"
                       or _has_kill(status) or condition(status, "DisruptionTarget"))
         if not suspicious:
-            return []
+            return PodVerdict([], None)
         if not status:
             self.notices.append(m.Problem(source, f"Pod {namespace}/{name} has no status: "
                                                   "judged from its events only"))
@@ -192,11 +198,11 @@ class Diagnoser:
         found.extend(self._pod_level(pod, status, events))
         found.extend(self._containers(pod, status, events, kills))
         merged = self._merge(found)
-        owner = self.top_owner(obj)[0] if merged else None
+        owner, owner_object = self.top_owner(obj) if merged else (None, None)
         for incident in merged:
             incident.owner = owner
         self.incidents.extend(merged)
-        return merged
+        return PodVerdict(merged, owner_object)
 
     def _pod_events(self, namespace: str | None, name: str | None,
                     uid: str | None) -> list[EventRecord]:

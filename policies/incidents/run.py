@@ -40,9 +40,9 @@ def diagnose(snapshot: Snapshot, engine: Engine | None = None, *,
         diagnoser.add_kernel_log(log, node_name)
     prevention = _Prevention(diagnoser, engine, snapshot) if engine is not None else None
     for pod, source in snapshot.pods:
-        found = diagnoser.add_pod(pod, source)
-        if found and prevention is not None:  # now: the pod is not kept
-            prevention.of_pod(found, pod)
+        verdict = diagnoser.add_pod(pod, source)
+        if verdict.incidents and prevention is not None:  # now: the pod is not kept
+            prevention.of_pod(verdict.incidents, pod, verdict.owner_object)
     diagnosis = diagnoser.finish()
     if prevention is not None:
         prevention.of_the_rest(diagnosis.incidents)
@@ -73,8 +73,8 @@ class _Prevention:
             return self.largest
         return self.diagnoser.nodes.get(incident.node or "")
 
-    def of_pod(self, incidents: list[m.Incident], pod: Mapping[str, Any]) -> None:
-        _, owner = self.diagnoser.top_owner(pod)
+    def of_pod(self, incidents: list[m.Incident], pod: Mapping[str, Any],
+               owner: Mapping[str, Any] | None) -> None:
         # the owner is kept (one per workload) and its findings cached; a pod is judged
         # here once, not cached: its id() is free for reuse once it is dropped
         template = owner if owner is not None and _has_template(owner) else None
